@@ -1,0 +1,426 @@
+//! The dev chain's keys and its bundled blocks.
+//!
+//! The keys are PUBLIC test keys, derived from fixed strings: never use them
+//! for anything of value. `braid dev-blocks chains/dev` regenerates
+//! `chains/dev/blocks/*.json` from them and from Braid's own token contract
+//! (`chains/dev/contracts/BraidToken.json`); signatures are deterministic
+//! (RFC 6979 for secp256k1, RFC 8032 for ed25519), so the files are
+//! reproducible byte for byte.
+
+use std::path::Path;
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, Signature, TxKind, U256};
+use alloy_sol_types::abi::TokenSeq;
+use alloy_sol_types::{SolType, SolValue};
+use braid_core::{EngineId, keccak256};
+use ed25519_dalek::SigningKey as Ed25519Key;
+use k256::ecdsa::SigningKey as Secp256k1Key;
+
+use crate::block::{Block, RawTransaction};
+use crate::spec::{ChainSpec, parse_hex_bytes};
+use crate::tx::{BraidCall, BraidTransaction, braid_sender};
+use crate::{ChainError, Result};
+
+/// Number of secp256k1 dev accounts (funded in `chains/dev/chain.toml`).
+pub const DEV_ACCOUNTS: usize = 8;
+/// Number of ed25519 dev keys (Braid transaction senders).
+pub const DEV_BRAID_KEYS: usize = 2;
+
+/// Selector of `transfer(address,uint256)`.
+pub const TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
+/// Selector of `approve(address,uint256)`.
+pub const APPROVE: [u8; 4] = [0x09, 0x5e, 0xa7, 0xb3];
+/// Selector of `transferFrom(address,address,uint256)`.
+pub const TRANSFER_FROM: [u8; 4] = [0x23, 0xb8, 0x72, 0xdd];
+/// Selector of `balanceOf(address)`.
+pub const BALANCE_OF: [u8; 4] = [0x70, 0xa0, 0x82, 0x31];
+
+/// The secp256k1 key of dev account `i`: `keccak256("braid dev account {i}")`.
+pub fn dev_key(i: usize) -> Secp256k1Key {
+    Secp256k1Key::from_slice(&keccak256(format!("braid dev account {i}").as_bytes()))
+        .expect("a keccak output below the curve order")
+}
+
+/// The address of dev account `i`.
+pub fn dev_address(i: usize) -> Address {
+    Address::from_private_key(&dev_key(i))
+}
+
+/// The ed25519 key of Braid dev sender `i`: seed `keccak256("braid dev ed25519 {i}")`.
+pub fn dev_braid_key(i: usize) -> Ed25519Key {
+    Ed25519Key::from_bytes(&keccak256(format!("braid dev ed25519 {i}").as_bytes()))
+}
+
+/// The EVM address of Braid dev sender `i` (see [`braid_sender`]).
+pub fn dev_braid_address(i: usize) -> Address {
+    Address::from(braid_sender(&dev_braid_key(i).verifying_key().to_bytes()).0)
+}
+
+/// ABI call data: selector followed by the ABI-encoded arguments.
+pub fn calldata<A>(selector: [u8; 4], args: A) -> Vec<u8>
+where
+    A: SolValue,
+    for<'a> <A::SolType as SolType>::Token<'a>: TokenSeq<'a>,
+{
+    let mut data = selector.to_vec();
+    data.extend(args.abi_encode_params());
+    data
+}
+
+/// One whole token, in base units (18 decimals).
+pub fn tokens(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+/// Signs an Ethereum transaction with `key`: legacy (EIP-155) if `legacy`,
+/// EIP-1559 otherwise, paying at most twice the chain's base fee plus one wei.
+#[expect(clippy::too_many_arguments, reason = "one argument per transaction field, named at every call site")]
+pub fn sign_ethereum(
+    spec: &ChainSpec,
+    key: &Secp256k1Key,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    input: Vec<u8>,
+    gas_limit: u64,
+    legacy: bool,
+) -> RawTransaction {
+    let max_fee = 2 * u128::from(spec.base_fee) + 1;
+    let sign = |hash: alloy_primitives::B256| -> Signature {
+        let (sig, recid) = key
+            .sign_prehash_recoverable(hash.as_slice())
+            .expect("signing a 32-byte prehash");
+        Signature::from((sig, recid))
+    };
+    let envelope: TxEnvelope = if legacy {
+        let tx = TxLegacy {
+            chain_id: Some(spec.chain_id),
+            nonce,
+            gas_price: max_fee,
+            gas_limit,
+            to,
+            value,
+            input: input.into(),
+        };
+        let signature = sign(tx.signature_hash());
+        tx.into_signed(signature).into()
+    } else {
+        let tx = TxEip1559 {
+            chain_id: spec.chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: 1,
+            to,
+            value,
+            access_list: Default::default(),
+            input: Bytes::from(input),
+        };
+        let signature = sign(tx.signature_hash());
+        tx.into_signed(signature).into()
+    };
+    RawTransaction::Ethereum(format!("0x{}", hex::encode(envelope.encoded_2718())))
+}
+
+/// Signs a Braid transaction with `key` whose calls are `(engine, target, input)`.
+pub fn sign_braid(
+    spec: &ChainSpec,
+    key: &Ed25519Key,
+    nonce: u64,
+    calls: Vec<(EngineId, [u8; 20], Vec<u8>)>,
+    gas_limit: u64,
+) -> RawTransaction {
+    let tx = BraidTransaction {
+        chain_id: spec.chain_id,
+        nonce,
+        gas_limit,
+        calls: calls
+            .into_iter()
+            .map(|(engine, target, input)| BraidCall {
+                engine: engine.0,
+                target,
+                input,
+                value: [0; 32],
+            })
+            .collect(),
+    };
+    let signed = tx.sign(key);
+    RawTransaction::Braid(format!(
+        "0x{}",
+        hex::encode(parity_scale_codec::Encode::encode(&signed))
+    ))
+}
+
+/// Builds and signs the dev chain's transactions, tracking nonces.
+struct Signer<'a> {
+    spec: &'a ChainSpec,
+    nonces: Vec<u64>,
+    braid_nonces: Vec<u64>,
+    count: u64,
+}
+
+impl Signer<'_> {
+    /// An Ethereum transaction from dev account `from`; every third one is
+    /// legacy (EIP-155), the others EIP-1559.
+    fn eth(
+        &mut self,
+        from: usize,
+        to: TxKind,
+        value: U256,
+        input: Vec<u8>,
+        gas_limit: u64,
+    ) -> RawTransaction {
+        let nonce = self.nonces[from];
+        self.nonces[from] += 1;
+        self.count += 1;
+        sign_ethereum(
+            self.spec,
+            &dev_key(from),
+            nonce,
+            to,
+            value,
+            input,
+            gas_limit,
+            self.count % 3 == 0,
+        )
+    }
+
+    /// A Braid transaction from Braid dev key `from` calling the EVM.
+    fn braid(
+        &mut self,
+        from: usize,
+        calls: Vec<(Address, Vec<u8>)>,
+        gas_limit: u64,
+    ) -> RawTransaction {
+        let nonce = self.braid_nonces[from];
+        self.braid_nonces[from] += 1;
+        let calls = calls
+            .into_iter()
+            .map(|(to, input)| (EngineId::EVM, to.0.0, input))
+            .collect();
+        sign_braid(self.spec, &dev_braid_key(from), nonce, calls, gas_limit)
+    }
+}
+
+/// Reads the creation bytecode of `contracts/BraidToken.json` in `chain_dir`.
+///
+/// # Errors
+/// [`ChainError::Io`] / [`ChainError::SpecField`] if the artifact is missing or malformed.
+pub fn token_creation_code(chain_dir: &Path) -> Result<Vec<u8>> {
+    let path = chain_dir.join("contracts/BraidToken.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| ChainError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ChainError::BlockSyntax {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    let code = json["bytecode"]
+        .as_str()
+        .ok_or_else(|| ChainError::BlockSyntax {
+            path: path.clone(),
+            message: "no string field `bytecode`".into(),
+        })?;
+    parse_hex_bytes("bytecode", code)
+}
+
+/// The address of Braid's token on the dev chain (deployed by dev account 0 with nonce 0).
+pub fn dev_token_address() -> Address {
+    dev_address(0).create(0)
+}
+
+/// Generates the dev chain's bundled blocks: 3 blocks, 100+ transactions
+/// (deploy, ETH transfers, token transfers, approvals, transfer-from, a
+/// reverting transfer, Braid transactions calling the EVM token, one of
+/// them all-or-nothing with a reverting second call).
+///
+/// # Errors
+/// If the token artifact cannot be read.
+pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>> {
+    let creation = token_creation_code(chain_dir)?;
+    let token = dev_token_address();
+    let mut s = Signer {
+        spec,
+        nonces: vec![0; DEV_ACCOUNTS],
+        braid_nonces: vec![0; DEV_BRAID_KEYS],
+        count: 0,
+    };
+    let call = TxKind::Call;
+    let eth = |n: u64| U256::from(n) * U256::from(10u64).pow(U256::from(15)); // milli-ether
+    let token_gas = 120_000;
+    let mut blocks = Vec::new();
+
+    // Block 1: deploy, fund, distribute.
+    let mut txs = Vec::new();
+    let mut deploy = creation;
+    deploy.extend(
+        (
+            "Braid Token".to_string(),
+            "BRD".to_string(),
+            tokens(1_000_000),
+        )
+            .abi_encode_params(),
+    );
+    txs.push(s.eth(0, TxKind::Create, U256::ZERO, deploy, 2_000_000));
+    for i in 1..DEV_ACCOUNTS {
+        txs.push(s.eth(0, call(dev_address(i)), eth(10 * i as u64), vec![], 21_000));
+        txs.push(s.eth(
+            0,
+            call(token),
+            U256::ZERO,
+            calldata(TRANSFER, (dev_address(i), tokens(10_000))),
+            token_gas,
+        ));
+    }
+    for b in 0..DEV_BRAID_KEYS {
+        txs.push(s.eth(
+            0,
+            call(token),
+            U256::ZERO,
+            calldata(TRANSFER, (dev_braid_address(b), tokens(500))),
+            token_gas,
+        ));
+    }
+    for i in 1..DEV_ACCOUNTS {
+        let to = dev_address(i % (DEV_ACCOUNTS - 1) + 1);
+        txs.push(s.eth(
+            i,
+            call(token),
+            U256::ZERO,
+            calldata(TRANSFER, (to, tokens(i as u64))),
+            token_gas,
+        ));
+    }
+    blocks.push(Block {
+        number: 1,
+        timestamp: spec.genesis_timestamp + 12,
+        transactions: txs,
+    });
+
+    // Block 2: approvals, transfer-from, transfers, a revert, Braid transactions.
+    let mut txs = Vec::new();
+    let spender = 6;
+    for owner in 1..=5 {
+        txs.push(s.eth(
+            owner,
+            call(token),
+            U256::ZERO,
+            calldata(APPROVE, (dev_address(spender), tokens(1_000))),
+            token_gas,
+        ));
+    }
+    for owner in 1..=5 {
+        let args = (dev_address(owner), dev_address(7), tokens(100));
+        txs.push(s.eth(
+            spender,
+            call(token),
+            U256::ZERO,
+            calldata(TRANSFER_FROM, args),
+            token_gas,
+        ));
+    }
+    for round in 0..2u64 {
+        for i in 1..DEV_ACCOUNTS {
+            let to = dev_address((i + round as usize) % (DEV_ACCOUNTS - 1) + 1);
+            txs.push(s.eth(
+                i,
+                call(token),
+                U256::ZERO,
+                calldata(TRANSFER, (to, tokens(round + 1))),
+                token_gas,
+            ));
+        }
+    }
+    for i in 1..DEV_ACCOUNTS {
+        txs.push(s.eth(
+            i,
+            call(dev_address(i % (DEV_ACCOUNTS - 1) + 1)),
+            eth(1),
+            vec![],
+            21_000,
+        ));
+    }
+    // Reverts: far more than the balance (InsufficientBalance).
+    txs.push(s.eth(
+        7,
+        call(token),
+        U256::ZERO,
+        calldata(TRANSFER, (dev_address(1), tokens(1_000_000_000))),
+        token_gas,
+    ));
+    txs.push(s.braid(
+        0,
+        vec![(token, calldata(TRANSFER, (dev_address(1), tokens(5))))],
+        200_000,
+    ));
+    // All-or-nothing: the second call reverts, so the first is undone too.
+    txs.push(s.braid(
+        1,
+        vec![
+            (token, calldata(TRANSFER, (dev_address(2), tokens(1)))),
+            (
+                token,
+                calldata(TRANSFER, (dev_address(3), tokens(1_000_000))),
+            ),
+        ],
+        300_000,
+    ));
+    blocks.push(Block {
+        number: 2,
+        timestamp: spec.genesis_timestamp + 24,
+        transactions: txs,
+    });
+
+    // Block 3: busy trading, a transfer-from past the allowance (reverts), Braid calls.
+    let mut txs = Vec::new();
+    for round in 0..6u64 {
+        for i in 1..DEV_ACCOUNTS {
+            let to = dev_address((i + 2 * round as usize + 1) % (DEV_ACCOUNTS - 1) + 1);
+            txs.push(s.eth(
+                i,
+                call(token),
+                U256::ZERO,
+                calldata(TRANSFER, (to, tokens(round + 1))),
+                token_gas,
+            ));
+        }
+    }
+    let args = (dev_address(1), dev_address(6), tokens(5_000));
+    txs.push(s.eth(
+        spender,
+        call(token),
+        U256::ZERO,
+        calldata(TRANSFER_FROM, args),
+        token_gas,
+    ));
+    txs.push(s.braid(
+        0,
+        vec![
+            (token, calldata(TRANSFER, (dev_address(4), tokens(2)))),
+            (token, calldata(TRANSFER, (dev_address(5), tokens(3)))),
+        ],
+        300_000,
+    ));
+    txs.push(s.braid(
+        1,
+        vec![(token, calldata(TRANSFER, (dev_braid_address(0), tokens(7))))],
+        200_000,
+    ));
+    blocks.push(Block {
+        number: 3,
+        timestamp: spec.genesis_timestamp + 36,
+        transactions: txs,
+    });
+    Ok(blocks)
+}
+
+/// A block as pretty JSON with a trailing newline (the bundled file format).
+pub fn block_json(block: &Block) -> String {
+    let mut text = serde_json::to_string_pretty(block).expect("a block serialises");
+    text.push('\n');
+    text
+}

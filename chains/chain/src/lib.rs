@@ -1,0 +1,22 @@
+//! `braid-chain`: chain specs, genesis, transactions and block application,
+//! and the Ethereum state-test runner.
+//!
+//! What it is: the top of Braid's layer graph. It composes the state, the
+//! kernel and the engines into a chain that applies blocks of Ethereum-signed
+//! and Braid transactions, writing each block in one atomic batch.
+//!
+//! What it does not do: it runs no bytecode itself and never touches an
+//! engine's keys except through the kernel (genesis and sender nonces aside).
+
+pub mod block;
+mod chain;
+pub mod dev;
+mod error;
+pub mod spec;
+pub mod statetest;
+pub mod tx;
+
+pub use block::{Block, BlockHeader, RawTransaction};
+pub use chain::{BlockReport, Chain, Receipt, TransactionKind};
+pub use error::{ChainError, Result, TxError};
+pub use spec::{ChainSpec, EvmSpec, GenesisAccount};

@@ -1,0 +1,396 @@
+//! The chain spec: a TOML file giving the chain id, EVM spec id, gas rates and
+//! genesis (a geth-style EVM alloc with code and storage).
+//!
+//! ```toml
+//! [chain]
+//! name = "braid-dev"
+//! chain_id = 4242
+//! evm_spec = "prague"        # cancun | prague | osaka
+//! block_gas_limit = 30000000 # EVM gas
+//! base_fee = 7               # wei per gas, fixed
+//!
+//! [gas]                      # Braid gas per native gas unit, per engine
+//! evm = 1
+//!
+//! [genesis]
+//! timestamp = 1700000000
+//! coinbase = "0x0000000000000000000000000000000000000000"
+//!
+//! [genesis.alloc."0x1111111111111111111111111111111111111111"]
+//! balance = "1000000000000000000000"   # decimal or 0x-hex wei
+//! nonce = 0
+//! code = "0x6000"
+//! storage = { "0x00" = "0x01" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use alloy_primitives::{Address, U256};
+use braid_core::{EngineId, GasRates};
+use serde::Deserialize;
+
+use crate::{ChainError, Result};
+
+/// The EVM rules the chain runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvmSpec {
+    /// Cancun (EIP-4844, EIP-1153, EIP-5656, EIP-6780).
+    Cancun,
+    /// Prague (EIP-7702, EIP-2537, EIP-7623, ...).
+    Prague,
+    /// Osaka.
+    Osaka,
+}
+
+impl EvmSpec {
+    /// The revm spec id.
+    pub fn spec_id(self) -> revm::primitives::hardfork::SpecId {
+        use revm::primitives::hardfork::SpecId;
+        match self {
+            EvmSpec::Cancun => SpecId::CANCUN,
+            EvmSpec::Prague => SpecId::PRAGUE,
+            EvmSpec::Osaka => SpecId::OSAKA,
+        }
+    }
+}
+
+/// One genesis EVM account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesisAccount {
+    /// Address.
+    pub address: Address,
+    /// Balance, in wei.
+    pub balance: U256,
+    /// Nonce.
+    pub nonce: u64,
+    /// Runtime code (empty for none).
+    pub code: Vec<u8>,
+    /// Storage slots, both 32-byte big-endian; zero values are dropped.
+    pub storage: BTreeMap<U256, U256>,
+}
+
+/// A validated chain spec.
+#[derive(Clone, Debug)]
+pub struct ChainSpec {
+    /// Human name.
+    pub name: String,
+    /// EIP-155 chain id, also signed into Braid transactions.
+    pub chain_id: u64,
+    /// EVM rules.
+    pub evm_spec: EvmSpec,
+    /// Block gas limit, in EVM gas.
+    pub block_gas_limit: u64,
+    /// Base fee, in wei per gas (fixed for the chain).
+    pub base_fee: u64,
+    /// Braid gas per native gas unit, per engine.
+    pub gas_rates: GasRates,
+    /// Genesis timestamp, Unix seconds.
+    pub genesis_timestamp: u64,
+    /// Fee recipient of every block.
+    pub coinbase: Address,
+    /// Genesis EVM accounts, sorted by address.
+    pub alloc: Vec<GenesisAccount>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    chain: RawChain,
+    #[serde(default)]
+    gas: BTreeMap<String, u64>,
+    genesis: RawGenesis,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChain {
+    name: String,
+    chain_id: u64,
+    evm_spec: String,
+    #[serde(default = "default_block_gas_limit")]
+    block_gas_limit: u64,
+    #[serde(default)]
+    base_fee: u64,
+}
+
+fn default_block_gas_limit() -> u64 {
+    30_000_000
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGenesis {
+    #[serde(default)]
+    timestamp: u64,
+    #[serde(default)]
+    coinbase: Option<String>,
+    #[serde(default)]
+    alloc: BTreeMap<String, RawAccount>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    #[serde(default)]
+    balance: Option<String>,
+    #[serde(default)]
+    nonce: u64,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    storage: BTreeMap<String, String>,
+}
+
+fn field_err(
+    field: impl Into<String>,
+    value: impl Into<String>,
+    reason: impl Into<String>,
+) -> ChainError {
+    ChainError::SpecField {
+        field: field.into(),
+        value: value.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses a 0x-hex byte string.
+pub(crate) fn parse_hex_bytes(field: &str, text: &str) -> Result<Vec<u8>> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    hex::decode(digits).map_err(|e| field_err(field, text, format!("not hex bytes: {e}")))
+}
+
+/// Parses a 20-byte 0x-hex address.
+pub(crate) fn parse_address(field: &str, text: &str) -> Result<Address> {
+    let bytes = parse_hex_bytes(field, text)?;
+    if bytes.len() != 20 {
+        return Err(field_err(
+            field,
+            text,
+            format!("an address is 20 bytes, this is {}", bytes.len()),
+        ));
+    }
+    Ok(Address::from_slice(&bytes))
+}
+
+/// Parses a 256-bit number written in decimal or 0x-hex.
+pub(crate) fn parse_u256(field: &str, text: &str) -> Result<U256> {
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) if !hex.is_empty() => U256::from_str_radix(hex, 16),
+        Some(_) => Ok(U256::ZERO),
+        None => U256::from_str_radix(text, 10),
+    };
+    parsed.map_err(|e| field_err(field, text, format!("not a 256-bit number: {e}")))
+}
+
+fn engine_of_rate_key(key: &str) -> Result<EngineId> {
+    let id = match key {
+        "evm" => EngineId::EVM,
+        "pvm" => EngineId::PVM,
+        "wasm" => EngineId::WASM,
+        other => {
+            let digits = other.strip_prefix("0x").unwrap_or(other);
+            let id = u8::from_str_radix(digits, 16).map_err(|_| {
+                field_err(
+                    format!("gas.{key}"),
+                    key,
+                    "expected evm, pvm, wasm or a plugin id 0x10..0xfe",
+                )
+            })?;
+            EngineId(id)
+        }
+    };
+    if !id.is_assignable() || id == EngineId::SYSTEM {
+        return Err(field_err(
+            format!("gas.{key}"),
+            key,
+            "not an engine id (0x01..0x03 or 0x10..0xfe)",
+        ));
+    }
+    Ok(id)
+}
+
+impl ChainSpec {
+    /// Reads and validates a spec file.
+    ///
+    /// # Errors
+    /// [`ChainError::Io`], [`ChainError::SpecSyntax`] with line and column, or
+    /// [`ChainError::SpecField`] naming the field and its value.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| ChainError::Io {
+            path: path.into(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ChainError::SpecSyntax { message, .. } => ChainError::SpecSyntax {
+                path: path.into(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates spec text.
+    ///
+    /// # Errors
+    /// As [`ChainSpec::load`].
+    pub fn parse(text: &str) -> Result<Self> {
+        let raw: RawSpec = toml::from_str(text).map_err(|e| ChainError::SpecSyntax {
+            path: "<text>".into(),
+            message: e.to_string(),
+        })?;
+        let evm_spec = match raw.chain.evm_spec.to_ascii_lowercase().as_str() {
+            "cancun" => EvmSpec::Cancun,
+            "prague" => EvmSpec::Prague,
+            "osaka" => EvmSpec::Osaka,
+            _ => {
+                return Err(field_err(
+                    "chain.evm_spec",
+                    raw.chain.evm_spec,
+                    "expected cancun, prague or osaka",
+                ));
+            }
+        };
+        if raw.chain.chain_id == 0 {
+            return Err(field_err(
+                "chain.chain_id",
+                "0",
+                "the chain id must be non-zero (EIP-155)",
+            ));
+        }
+        if raw.chain.block_gas_limit < 21_000 {
+            return Err(field_err(
+                "chain.block_gas_limit",
+                raw.chain.block_gas_limit.to_string(),
+                "below the 21000 gas of one transfer",
+            ));
+        }
+        let mut gas_rates = GasRates::default();
+        for (key, rate) in &raw.gas {
+            let engine = engine_of_rate_key(key)?;
+            if *rate == 0 {
+                return Err(field_err(
+                    format!("gas.{key}"),
+                    "0",
+                    "a rate is at least 1 Braid gas per unit",
+                ));
+            }
+            gas_rates.set(engine, *rate);
+        }
+        let coinbase = match &raw.genesis.coinbase {
+            Some(text) => parse_address("genesis.coinbase", text)?,
+            None => Address::ZERO,
+        };
+        let mut alloc = Vec::with_capacity(raw.genesis.alloc.len());
+        for (addr_text, account) in &raw.genesis.alloc {
+            let base = format!("genesis.alloc.{addr_text}");
+            let address = parse_address(&base, addr_text)?;
+            let balance = match &account.balance {
+                Some(b) => parse_u256(&format!("{base}.balance"), b)?,
+                None => U256::ZERO,
+            };
+            let code = match &account.code {
+                Some(c) => parse_hex_bytes(&format!("{base}.code"), c)?,
+                None => Vec::new(),
+            };
+            if code.len() > 24_576 {
+                return Err(field_err(
+                    format!("{base}.code"),
+                    format!("{} bytes", code.len()),
+                    "over the EIP-170 limit of 24576 bytes",
+                ));
+            }
+            let mut storage = BTreeMap::new();
+            for (slot, value) in &account.storage {
+                let slot_n = parse_u256(&format!("{base}.storage"), slot)?;
+                let value_n = parse_u256(&format!("{base}.storage.{slot}"), value)?;
+                if !value_n.is_zero() {
+                    storage.insert(slot_n, value_n);
+                }
+            }
+            if alloc.iter().any(|a: &GenesisAccount| a.address == address) {
+                return Err(field_err(
+                    &base,
+                    addr_text.as_str(),
+                    "the same address appears twice",
+                ));
+            }
+            alloc.push(GenesisAccount {
+                address,
+                balance,
+                nonce: account.nonce,
+                code,
+                storage,
+            });
+        }
+        alloc.sort_by_key(|a| a.address);
+        Ok(ChainSpec {
+            name: raw.chain.name,
+            chain_id: raw.chain.chain_id,
+            evm_spec,
+            block_gas_limit: raw.chain.block_gas_limit,
+            base_fee: raw.chain.base_fee,
+            gas_rates,
+            genesis_timestamp: raw.genesis.timestamp,
+            coinbase,
+            alloc,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[chain]
+name = "t"
+chain_id = 7
+evm_spec = "prague"
+[gas]
+evm = 2
+[genesis.alloc."0x1111111111111111111111111111111111111111"]
+balance = "0x10"
+storage = { "0x01" = "0x02", "0x03" = "0x00" }
+"#;
+
+    #[test]
+    fn good_spec_parses() {
+        let spec = ChainSpec::parse(GOOD).unwrap();
+        assert_eq!(spec.chain_id, 7);
+        assert_eq!(spec.gas_rates.rate(EngineId::EVM), 2);
+        assert_eq!(spec.alloc[0].balance, U256::from(16));
+        assert_eq!(spec.alloc[0].storage.len(), 1, "zero slots are dropped");
+    }
+
+    fn err_of(text: &str) -> String {
+        ChainSpec::parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn malformed_specs_name_the_offending_value() {
+        assert!(err_of("[chain\nname=").contains("chain spec"));
+        assert!(err_of(&GOOD.replace("prague", "shanghai2")).contains("\"shanghai2\""));
+        assert!(err_of(&GOOD.replace("chain_id = 7", "chain_id = 0")).contains("chain.chain_id"));
+        assert!(err_of(&GOOD.replace("evm = 2", "evm = 0")).contains("gas.evm"));
+        assert!(err_of(&GOOD.replace("evm = 2", "zvm = 2")).contains("gas.zvm"));
+        assert!(
+            err_of(&GOOD.replace("name = \"t\"", "name = \"t\"\nunknown = 1")).contains("unknown")
+        );
+    }
+
+    #[test]
+    fn bad_genesis_entries_name_the_field_and_value() {
+        let e = err_of(&GOOD.replace("0x1111111111111111111111111111111111111111", "0x1111"));
+        assert!(
+            e.contains("genesis.alloc.0x1111") && e.contains("20 bytes"),
+            "{e}"
+        );
+        let e = err_of(&GOOD.replace("\"0x10\"", "\"12ab\""));
+        assert!(e.contains(".balance") && e.contains("12ab"), "{e}");
+        let e = err_of(&GOOD.replace("\"0x02\"", "\"0xzz\""));
+        assert!(e.contains("storage") && e.contains("0xzz"), "{e}");
+        let e = err_of(&GOOD.replace("balance = \"0x10\"", "code = \"0x6\""));
+        assert!(e.contains(".code"), "{e}");
+    }
+}

@@ -1,0 +1,362 @@
+//! The dev chain end to end: genesis, the bundled blocks with 100+ real
+//! transactions, roots across backends and re-runs, proofs, and bad input.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use alloy_primitives::{Address, TxKind, U256};
+use braid_chain::dev::{
+    self, TRANSFER, calldata, dev_address, dev_braid_address, dev_token_address, tokens,
+};
+use braid_chain::{Block, Chain, ChainError, ChainSpec, RawTransaction, TransactionKind, TxError};
+use braid_core::{EngineId, Identity, keccak256};
+use braid_evm::EvmError;
+use braid_state::{Backend, MemoryBackend, RocksDbBackend, StateKey, verify_proof};
+
+fn dev_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dev")
+}
+
+fn spec() -> ChainSpec {
+    ChainSpec::load(&dev_dir().join("chain.toml")).unwrap()
+}
+
+fn bundled() -> Vec<Block> {
+    Block::load_dir(&dev_dir().join("blocks"))
+        .unwrap()
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect()
+}
+
+fn chain_on(backend: Arc<dyn Backend>) -> Chain {
+    Chain::open(spec(), backend).unwrap()
+}
+
+/// Raw storage value of the token's `balanceOf[owner]` (slot 0 mapping).
+fn token_balance(chain: &Chain, owner: Address) -> U256 {
+    let slot = keccak256(&[owner.into_word().as_slice(), &[0u8; 32]].concat());
+    let mut key = vec![0x01];
+    key.extend_from_slice(&slot);
+    let token = Identity(dev_token_address().0.0);
+    match chain.db().get(EngineId::EVM, &token, &key).unwrap() {
+        Some(v) => U256::from_be_slice(&v),
+        None => U256::ZERO,
+    }
+}
+
+#[test]
+fn spec_funds_the_dev_accounts() {
+    let spec = spec();
+    for i in 0..dev::DEV_ACCOUNTS {
+        assert!(
+            spec.alloc.iter().any(|a| a.address == dev_address(i)),
+            "dev account {i} is not funded"
+        );
+    }
+}
+
+#[test]
+fn bundled_blocks_are_what_the_generator_makes() {
+    let generated = dev::generate_blocks(&spec(), &dev_dir()).unwrap();
+    let files = Block::load_dir(&dev_dir().join("blocks")).unwrap();
+    assert_eq!(files.len(), generated.len());
+    for ((path, _), block) in files.iter().zip(&generated) {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(
+            text,
+            dev::block_json(block),
+            "{} is stale: run chains/dev/rebuild.sh",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn dev_chain_applies_its_blocks() {
+    let mut chain = chain_on(Arc::new(MemoryBackend::new()));
+    let genesis_root = chain.head().state_root;
+    let blocks = bundled();
+    assert!(blocks.len() >= 3);
+    let total: usize = blocks.iter().map(|b| b.transactions.len()).sum();
+    assert!(total >= 100, "only {total} transactions");
+    let mut failed = Vec::new();
+    let mut braid_ok = 0;
+    for block in &blocks {
+        let report = chain.apply_block(block).unwrap();
+        assert_eq!(report.receipts.len(), block.transactions.len());
+        assert_ne!(report.header.state_root, genesis_root);
+        for (i, r) in report.receipts.iter().enumerate() {
+            if !r.success {
+                failed.push((block.number, i, r.kind));
+            } else if r.kind == TransactionKind::Braid {
+                braid_ok += 1;
+            }
+        }
+        assert!(report.gas_by_engine[&EngineId::EVM] > 0);
+    }
+    // Exactly the three designed failures: an over-balance transfer, the
+    // all-or-nothing Braid transaction, a transfer-from past the allowance.
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert_eq!(
+        failed
+            .iter()
+            .filter(|f| f.2 == TransactionKind::Braid)
+            .count(),
+        1
+    );
+    assert_eq!(braid_ok, 3);
+    // Braid senders hold what their transactions imply; the all-or-nothing
+    // transaction of sender 1 moved nothing.
+    assert_eq!(
+        token_balance(&chain, dev_braid_address(0)),
+        tokens(500 - 5 - 2 - 3 + 7)
+    );
+    assert_eq!(token_balance(&chain, dev_braid_address(1)), tokens(500 - 7));
+    // Token conservation: every holder's balance adds up to the supply.
+    let mut holders: Vec<Address> = (0..dev::DEV_ACCOUNTS).map(dev_address).collect();
+    holders.extend((0..dev::DEV_BRAID_KEYS).map(dev_braid_address));
+    let sum = holders
+        .iter()
+        .map(|a| token_balance(&chain, *a))
+        .fold(U256::ZERO, |a, b| a + b);
+    assert_eq!(sum, tokens(1_000_000));
+}
+
+#[test]
+fn rocksdb_and_memory_agree_and_a_rerun_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut memory = chain_on(Arc::new(MemoryBackend::new()));
+    let roots: Vec<[u8; 32]> = {
+        let mut rocks = chain_on(Arc::new(RocksDbBackend::open(dir.path()).unwrap()));
+        bundled()
+            .iter()
+            .map(|b| {
+                let a = rocks.apply_block(b).unwrap();
+                let m = memory.apply_block(b).unwrap();
+                assert_eq!(a.header, m.header, "block {}", b.number);
+                a.header.state_root
+            })
+            .collect()
+    };
+    // Reopen: the head is the last block and the root is unchanged.
+    let mut reopened = chain_on(Arc::new(RocksDbBackend::open(dir.path()).unwrap()));
+    assert_eq!(reopened.head().number, 3);
+    assert_eq!(reopened.head().state_root, *roots.last().unwrap());
+    assert_eq!(reopened.db().root(), *roots.last().unwrap());
+    // Applying an already-applied block again is refused, not re-executed.
+    let err = reopened.apply_block(&bundled()[0]).unwrap_err();
+    assert!(
+        matches!(err, ChainError::BlockOrder { number: 1, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn token_balance_has_a_proof_against_the_root() {
+    let mut chain = chain_on(Arc::new(MemoryBackend::new()));
+    for b in bundled() {
+        chain.apply_block(&b).unwrap();
+    }
+    let owner = dev_address(3);
+    let slot = keccak256(&[owner.into_word().as_slice(), &[0u8; 32]].concat());
+    let mut engine_key = vec![0x01];
+    engine_key.extend_from_slice(&slot);
+    let key = StateKey::new(EngineId::EVM, Identity(dev_token_address().0.0), engine_key);
+    let value = chain
+        .db()
+        .get(key.engine, &key.identity, &key.engine_key)
+        .unwrap()
+        .unwrap();
+    let proof = chain.db().prove(&key).unwrap();
+    verify_proof(&chain.db().root(), &key.encode(), Some(&value), &proof).unwrap();
+    let mut wrong = value.clone();
+    wrong[31] ^= 1;
+    assert!(verify_proof(&chain.db().root(), &key.encode(), Some(&wrong), &proof).is_err());
+}
+
+/// A chain after block 1, a block 2 holding `txs`, and the expectation that it is refused.
+fn assert_refused(txs: Vec<RawTransaction>, check: impl Fn(&ChainError) -> bool) {
+    let mut chain = chain_on(Arc::new(MemoryBackend::new()));
+    chain.apply_block(&bundled()[0]).unwrap();
+    let (head, root) = (chain.head().clone(), chain.db().root());
+    let block = Block {
+        number: 2,
+        timestamp: head.timestamp + 12,
+        transactions: txs,
+    };
+    let err = chain.apply_block(&block).unwrap_err();
+    assert!(check(&err), "unexpected error: {err}");
+    assert_eq!(chain.head(), &head, "the head moved");
+    assert_eq!(chain.db().root(), root, "the state changed");
+    // The same chain still accepts the real block 2.
+    chain.apply_block(&bundled()[1]).unwrap();
+}
+
+fn valid_transfer(nonce: u64) -> RawTransaction {
+    let input = calldata(TRANSFER, (dev_address(2), tokens(1)));
+    dev::sign_ethereum(
+        &spec(),
+        &dev::dev_key(1),
+        nonce,
+        TxKind::Call(dev_token_address()),
+        U256::ZERO,
+        input,
+        100_000,
+        false,
+    )
+}
+
+#[test]
+fn wrong_ethereum_nonce_refuses_the_block() {
+    // Dev 1 sent one transaction in block 1 (nonce 0); the first transaction
+    // here uses nonce 1, so the second must carry 2.
+    assert_refused(vec![valid_transfer(1), valid_transfer(7)], |e| {
+        matches!(
+            e,
+            ChainError::InvalidTransaction {
+                index: 1,
+                reason: TxError::Evm(EvmError::NonceMismatch {
+                    expected: 2,
+                    got: 7,
+                    ..
+                }),
+                ..
+            }
+        )
+    });
+}
+
+#[test]
+fn insufficient_balance_refuses_the_block() {
+    let nobody = k256::ecdsa::SigningKey::from_slice(&keccak256(b"nobody")).unwrap();
+    let tx = dev::sign_ethereum(
+        &spec(),
+        &nobody,
+        0,
+        TxKind::Call(dev_address(1)),
+        U256::from(1),
+        vec![],
+        21_000,
+        false,
+    );
+    assert_refused(vec![tx], |e| {
+        matches!(
+            e,
+            ChainError::InvalidTransaction { reason: TxError::Evm(EvmError::InsufficientBalance { balance, .. }), .. }
+                if balance.is_zero()
+        )
+    });
+}
+
+#[test]
+fn bad_braid_signature_refuses_the_block() {
+    let spec = spec();
+    let RawTransaction::Braid(hex) = dev::sign_braid(
+        &spec,
+        &dev::dev_braid_key(0),
+        0,
+        vec![(EngineId::EVM, [1; 20], vec![])],
+        50_000,
+    ) else {
+        unreachable!()
+    };
+    // Flip one byte of the signature (the last 64 bytes).
+    let mut bytes = hex::decode(&hex[2..]).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0x40;
+    let tampered = RawTransaction::Braid(format!("0x{}", hex::encode(bytes)));
+    assert_refused(vec![tampered], |e| {
+        matches!(
+            e,
+            ChainError::InvalidTransaction {
+                reason: TxError::BadSignature { .. },
+                ..
+            }
+        )
+    });
+}
+
+#[test]
+fn wrong_braid_nonce_refuses_the_block() {
+    let tx = dev::sign_braid(
+        &spec(),
+        &dev::dev_braid_key(0),
+        3,
+        vec![(EngineId::EVM, [1; 20], vec![])],
+        50_000,
+    );
+    assert_refused(vec![tx], |e| {
+        matches!(
+            e,
+            ChainError::InvalidTransaction {
+                reason: TxError::WrongNonce {
+                    expected: 0,
+                    got: 3,
+                    ..
+                },
+                ..
+            }
+        )
+    });
+}
+
+#[test]
+fn unknown_engine_refuses_the_block() {
+    let tx = dev::sign_braid(
+        &spec(),
+        &dev::dev_braid_key(0),
+        0,
+        vec![(EngineId(0x42), [1; 20], vec![])],
+        50_000,
+    );
+    assert_refused(vec![tx], |e| {
+        e.to_string().contains("0x42")
+            && matches!(
+                e,
+                ChainError::InvalidTransaction {
+                    reason: TxError::UnknownEngine {
+                        engine: EngineId(0x42),
+                        ..
+                    },
+                    ..
+                }
+            )
+    });
+}
+
+#[test]
+fn garbage_transactions_refuse_the_block() {
+    assert_refused(vec![RawTransaction::Ethereum("0x02c0ffee".into())], |e| {
+        matches!(
+            e,
+            ChainError::InvalidTransaction {
+                reason: TxError::Decode {
+                    kind: "ethereum",
+                    ..
+                },
+                ..
+            }
+        )
+    });
+    assert_refused(vec![RawTransaction::Braid("0xzz".into())], |e| {
+        matches!(
+            e,
+            ChainError::InvalidTransaction {
+                reason: TxError::Decode { kind: "braid", .. },
+                ..
+            }
+        )
+    });
+}
+
+#[test]
+fn a_block_out_of_order_is_refused() {
+    let mut chain = chain_on(Arc::new(MemoryBackend::new()));
+    let err = chain.apply_block(&bundled()[1]).unwrap_err();
+    assert!(
+        matches!(err, ChainError::BlockOrder { number: 2, .. }),
+        "{err}"
+    );
+    assert_eq!(chain.head().number, 0);
+}

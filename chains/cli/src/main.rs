@@ -1,0 +1,342 @@
+//! `braid`: the one binary. Applies a chain's bundled blocks, queries keys
+//! with proofs, verifies proofs offline, and runs Ethereum state tests.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use braid_chain::statetest::{self, StateTestProgress};
+use braid_chain::{Block, Chain, ChainSpec};
+use braid_state::{
+    Backend, EngineId, Identity, MemoryBackend, Proof, RocksDbBackend, StateKey, verify_proof,
+};
+use clap::{Parser, Subcommand};
+use parity_scale_codec::{Decode, Encode};
+
+#[derive(Parser)]
+#[command(
+    name = "braid",
+    version,
+    about = "Braid: several contract engines over one state with one Merkle root"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Initialise the database on first run and apply the chain's bundled blocks.
+    Run {
+        /// Chain directory: `chain.toml` and `blocks/*.json`.
+        chain: PathBuf,
+        /// RocksDB directory [default: <chain>/.braid-db].
+        #[arg(long, conflicts_with = "memory")]
+        db: Option<PathBuf>,
+        /// Keep the state in memory (gives the same roots as RocksDB).
+        #[arg(long)]
+        memory: bool,
+    },
+    /// Read one key of the committed state, optionally with its Merkle proof.
+    Query {
+        /// Chain directory.
+        chain: PathBuf,
+        /// Engine id: evm, pvm, wasm, system, or a number such as 0x10.
+        #[arg(long)]
+        engine: String,
+        /// 20-byte identity, 0x-hex.
+        #[arg(long)]
+        identity: String,
+        /// Engine key, 0x-hex.
+        #[arg(long)]
+        key: String,
+        /// Also print the inclusion or exclusion proof.
+        #[arg(long)]
+        proof: bool,
+        /// RocksDB directory [default: <chain>/.braid-db].
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Check a proof against a root, offline.
+    VerifyProof {
+        /// State root, 0x-hex (32 bytes).
+        #[arg(long)]
+        root: String,
+        /// Engine id: evm, pvm, wasm, system, or a number.
+        #[arg(long)]
+        engine: String,
+        /// 20-byte identity, 0x-hex.
+        #[arg(long)]
+        identity: String,
+        /// Engine key, 0x-hex.
+        #[arg(long)]
+        key: String,
+        /// The claimed value, 0x-hex; omit to claim the key is absent.
+        #[arg(long)]
+        value: Option<String>,
+        /// The proof, 0x-hex, as `braid query --proof` prints it.
+        #[arg(long)]
+        proof: String,
+    },
+    /// Run Ethereum state-test JSON files through braid-evm over the unified state.
+    Statetest {
+        /// Files or directories (searched recursively for *.json).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Regenerate a dev chain's bundled blocks (signed with the public dev keys).
+    #[command(hide = true)]
+    DevBlocks {
+        /// Chain directory.
+        chain: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(e.as_ref());
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+fn parse_hex(what: &str, text: &str) -> AnyResult<Vec<u8>> {
+    hex::decode(text.strip_prefix("0x").unwrap_or(text))
+        .map_err(|e| format!("{what} {text:?} is not hex: {e}").into())
+}
+
+fn parse_engine(text: &str) -> AnyResult<EngineId> {
+    Ok(match text {
+        "system" => EngineId::SYSTEM,
+        "evm" => EngineId::EVM,
+        "pvm" => EngineId::PVM,
+        "wasm" => EngineId::WASM,
+        other => {
+            let parsed = match other.strip_prefix("0x") {
+                Some(hex) => u8::from_str_radix(hex, 16),
+                None => other.parse(),
+            };
+            EngineId(parsed.map_err(|_| {
+                format!("engine {other:?} is not evm, pvm, wasm, system or a number 0..255")
+            })?)
+        }
+    })
+}
+
+fn parse_state_key(engine: &str, identity: &str, key: &str) -> AnyResult<StateKey> {
+    let identity = Identity::from_slice(&parse_hex("identity", identity)?)?;
+    Ok(StateKey::new(
+        parse_engine(engine)?,
+        identity,
+        parse_hex("key", key)?,
+    ))
+}
+
+fn open_chain(chain_dir: &Path, backend: Arc<dyn Backend>) -> AnyResult<Chain> {
+    let spec = ChainSpec::load(&chain_dir.join("chain.toml"))?;
+    Ok(Chain::open(spec, backend)?)
+}
+
+fn default_db(chain_dir: &Path) -> PathBuf {
+    chain_dir.join(".braid-db")
+}
+
+fn run(command: Command) -> AnyResult<ExitCode> {
+    match command {
+        Command::Run { chain, db, memory } => {
+            let backend: Arc<dyn Backend> = if memory {
+                Arc::new(MemoryBackend::new())
+            } else {
+                Arc::new(RocksDbBackend::open(
+                    db.unwrap_or_else(|| default_db(&chain)),
+                )?)
+            };
+            let blocks = Block::load_dir(&chain.join("blocks"))?;
+            let mut chain = open_chain(&chain, backend)?;
+            println!(
+                "chain {} (id {}), head at block {}",
+                chain.spec().name,
+                chain.spec().chain_id,
+                chain.head().number
+            );
+            println!(
+                "{:>6}  {:>4}  {:>6}  {:>12}  state root",
+                "height", "ok", "failed", "gas"
+            );
+            let mut applied = 0;
+            let head = chain.head().number;
+            for (_, block) in blocks.iter().filter(|(_, b)| b.number > head) {
+                let report = chain.apply_block(block)?;
+                let gas: u64 = report.header.gas_used;
+                println!(
+                    "{:>6}  {:>4}  {:>6}  {:>12}  {}",
+                    report.header.number,
+                    report.ok(),
+                    report.failed(),
+                    gas,
+                    hex0x(&report.header.state_root)
+                );
+                let per_engine: Vec<String> = report
+                    .gas_by_engine
+                    .iter()
+                    .map(|(e, g)| format!("engine {e}: {g}"))
+                    .collect();
+                println!("        native gas per engine: {}", per_engine.join(", "));
+                applied += 1;
+            }
+            if applied == 0 {
+                println!("nothing to apply: every bundled block is already in the database");
+            }
+            println!(
+                "head {} root {}",
+                chain.head().number,
+                hex0x(&chain.head().state_root)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Query {
+            chain,
+            engine,
+            identity,
+            key,
+            proof,
+            db,
+        } => {
+            let db_dir = db.unwrap_or_else(|| default_db(&chain));
+            if !db_dir.exists() {
+                return Err(format!(
+                    "no database at {}: run `braid run {}` first",
+                    db_dir.display(),
+                    chain.display()
+                )
+                .into());
+            }
+            let chain = open_chain(&chain, Arc::new(RocksDbBackend::open(&db_dir)?))?;
+            let key = parse_state_key(&engine, &identity, &key)?;
+            let value = chain.db().get(key.engine, &key.identity, &key.engine_key)?;
+            println!("root  {}", hex0x(&chain.db().root()));
+            println!("key   {}", hex0x(&key.encode()));
+            match &value {
+                Some(v) => println!("value {}", hex0x(v)),
+                None => println!("value absent"),
+            }
+            if proof {
+                let proof = chain.db().prove(&key)?;
+                verify_proof(&chain.db().root(), &key.encode(), value.as_deref(), &proof)?;
+                println!("proof {}", hex0x(&proof.encode()));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyProof {
+            root,
+            engine,
+            identity,
+            key,
+            value,
+            proof,
+        } => {
+            let root: [u8; 32] = parse_hex("root", &root)?
+                .try_into()
+                .map_err(|v: Vec<u8>| format!("root is {} bytes, expected 32", v.len()))?;
+            let key = parse_state_key(&engine, &identity, &key)?;
+            let value = value.map(|v| parse_hex("value", &v)).transpose()?;
+            let proof_bytes = parse_hex("proof", &proof)?;
+            let proof = Proof::decode(&mut &proof_bytes[..])
+                .map_err(|e| format!("proof does not decode: {e}"))?;
+            match verify_proof(&root, &key.encode(), value.as_deref(), &proof) {
+                Ok(()) => {
+                    let claim = if value.is_some() {
+                        "present with that value"
+                    } else {
+                        "absent"
+                    };
+                    println!(
+                        "valid: key {} is {claim} under root {}",
+                        hex0x(&key.encode()),
+                        hex0x(&root)
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("invalid: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Statetest { paths } => {
+            let files = statetest::collect_files(&paths);
+            let bar = indicatif::ProgressBar::new(files.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
+                    .map_err(|e| e.to_string())?,
+            );
+            let mut current: Option<PathBuf> = None;
+            let mut on_case = |p: &StateTestProgress| {
+                if current.as_ref() != Some(&p.file) {
+                    if current.is_some() {
+                        bar.inc(1);
+                    }
+                    current = Some(p.file.clone());
+                }
+                bar.set_message(format!(
+                    "{} passed, {} failed",
+                    p.passed_so_far, p.failed_so_far
+                ));
+            };
+            let summary = statetest::run_paths(&paths, &mut on_case);
+            bar.finish_and_clear();
+            for f in &summary.failures {
+                println!(
+                    "FAIL {} :: {} [{} #{}] {}: expected {} got {}",
+                    f.file.display(),
+                    f.test,
+                    f.fork,
+                    f.index,
+                    f.kind,
+                    f.expected,
+                    f.got
+                );
+            }
+            println!("{} passed, {} failed", summary.passed, summary.failed);
+            Ok(if summary.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::DevBlocks { chain } => {
+            let spec = ChainSpec::load(&chain.join("chain.toml"))?;
+            let blocks = braid_chain::dev::generate_blocks(&spec, &chain)?;
+            let dir = chain.join("blocks");
+            std::fs::create_dir_all(&dir)?;
+            for block in &blocks {
+                let path = dir.join(format!("{:04}.json", block.number));
+                std::fs::write(&path, braid_chain::dev::block_json(block))?;
+                println!(
+                    "wrote {} ({} transactions)",
+                    path.display(),
+                    block.transactions.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The [`Engine`] seam and the values an invocation returns.
+
+use std::sync::Arc;
+
+use crate::{CoreError, EngineId, Host, Identity, Result};
+
+/// One call into an engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Who called: a transaction sender, or the calling instance.
+    pub caller: Identity,
+    /// The instance (or, for the EVM, the account) being called.
+    pub target: Identity,
+    /// Call data.
+    pub input: Vec<u8>,
+    /// Value transferred, as a 256-bit big-endian integer (EVM wei); engines
+    /// without a native currency fault on a non-zero value.
+    pub value: [u8; 32],
+    /// Gas limit in the engine's native unit.
+    pub gas_limit: u64,
+}
+
+/// Why an invocation faulted. Consensus data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultReason {
+    /// The gas limit was reached.
+    OutOfGas,
+    /// The target is already on the call stack (DESIGN.md kernel rule 3).
+    Reentrancy {
+        /// Engine of the refused instance.
+        engine: EngineId,
+        /// Identity of the refused instance.
+        identity: Identity,
+    },
+    /// The call stack is [`crate::MAX_CALL_DEPTH`] deep.
+    CallDepthExceeded,
+    /// No instance with this identity exists in the engine.
+    NoSuchInstance {
+        /// The identity called.
+        identity: Identity,
+    },
+    /// The guest trapped (PVM panic, WASM trap, invalid instruction).
+    Trap,
+    /// The guest touched memory it may not (PVM page fault), at this address.
+    PageFault {
+        /// Faulting address, in bytes.
+        address: u64,
+    },
+    /// The guest broke an engine rule not listed above; the code is engine-defined.
+    Engine {
+        /// Engine-defined code, documented by the engine.
+        code: u32,
+    },
+}
+
+/// How an invocation ended. Consensus data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Finished; its writes commit into the caller's working set.
+    Halt {
+        /// Return data.
+        output: Vec<u8>,
+    },
+    /// Finished unsuccessfully by its own choice; its writes are discarded.
+    Revert {
+        /// Return data.
+        output: Vec<u8>,
+    },
+    /// Stopped abnormally; its writes are discarded.
+    Fault(FaultReason),
+}
+
+impl Outcome {
+    /// Whether the outcome commits the invocation's writes.
+    pub fn is_halt(&self) -> bool {
+        matches!(self, Outcome::Halt { .. })
+    }
+}
+
+/// The outcome of an invocation and the gas it used, as the kernel reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallResult {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Gas used, in the called engine's native unit.
+    pub gas_used: u64,
+}
+
+/// What an engine may write during one invocation (DESIGN.md kernel rule 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    /// Only the called instance's keys: `(engine, identity)`. PVM, WASM, plugins.
+    Instance,
+    /// Every key of the engine. The EVM, whose journal keeps Ethereum's
+    /// per-frame revert semantics inside that scope.
+    Engine,
+}
+
+/// An execution engine: validates code at deploy time and runs calls over a [`Host`].
+///
+/// An engine holds no state of its own beyond caches of validated code; every
+/// read and write goes through the host.
+pub trait Engine: Send + Sync {
+    /// The engine's id, the first byte of every key it owns.
+    fn id(&self) -> EngineId;
+
+    /// A short human name (`evm`, `pvm`, ...).
+    fn name(&self) -> &'static str;
+
+    /// The mutator scope of one invocation. Default: [`ScopeKind::Instance`].
+    fn scope_kind(&self) -> ScopeKind {
+        ScopeKind::Instance
+    }
+
+    /// Checks code before it is deployed.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidCode`] naming the reason.
+    fn validate(&self, code: &[u8]) -> Result<()>;
+
+    /// Runs one call. Gas is charged through [`Host::charge_gas`]; the kernel
+    /// reports the total as [`CallResult::gas_used`].
+    ///
+    /// # Errors
+    /// Only when the call could not be processed (backend failure, broken
+    /// invariant); guest failures are [`Outcome::Revert`] or [`Outcome::Fault`].
+    fn call(&self, host: &mut dyn Host, message: &Message) -> Result<Outcome>;
+}
+
+/// Braid gas per unit of each engine's native gas, fixed in the chain spec
+/// (DESIGN.md kernel rule 6). Default: 1 for every engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GasRates {
+    rates: [u64; 256],
+}
+
+impl Default for GasRates {
+    fn default() -> Self {
+        GasRates { rates: [1; 256] }
+    }
+}
+
+impl GasRates {
+    /// Sets the rate of one engine (Braid gas per native unit, at least 1).
+    pub fn set(&mut self, engine: EngineId, braid_gas_per_unit: u64) {
+        self.rates[engine.0 as usize] = braid_gas_per_unit.max(1);
+    }
+    /// The rate of one engine.
+    pub fn rate(&self, engine: EngineId) -> u64 {
+        self.rates[engine.0 as usize]
+    }
+    /// Native gas that `braid_gas` buys in `engine` (rounded down).
+    pub fn to_native(&self, engine: EngineId, braid_gas: u64) -> u64 {
+        braid_gas / self.rate(engine)
+    }
+    /// Braid gas that `native` gas of `engine` costs (saturating).
+    pub fn to_braid(&self, engine: EngineId, native: u64) -> u64 {
+        native.saturating_mul(self.rate(engine))
+    }
+}
+
+/// The engines of a chain, by id, with their gas rates.
+#[derive(Clone, Default)]
+pub struct Engines {
+    slots: Vec<Option<Arc<dyn Engine>>>,
+    rates: GasRates,
+}
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|e| (e.id(), e.name()))
+            .collect();
+        f.debug_struct("Engines").field("engines", &names).finish()
+    }
+}
+
+impl Engines {
+    /// No engines, every rate 1.
+    pub fn new() -> Self {
+        Engines {
+            slots: vec![None; 256],
+            rates: GasRates::default(),
+        }
+    }
+
+    /// Registers an engine under its own id, replacing any previous one.
+    pub fn register(&mut self, engine: Arc<dyn Engine>) {
+        let id = engine.id().0 as usize;
+        if self.slots.len() < 256 {
+            self.slots.resize(256, None);
+        }
+        self.slots[id] = Some(engine);
+    }
+
+    /// The gas rates.
+    pub fn rates(&self) -> &GasRates {
+        &self.rates
+    }
+
+    /// The gas rates, for setting.
+    pub fn rates_mut(&mut self) -> &mut GasRates {
+        &mut self.rates
+    }
+
+    /// The engine registered under `id`.
+    ///
+    /// # Errors
+    /// [`CoreError::UnknownEngine`] if none is.
+    pub fn get(&self, id: EngineId) -> Result<&Arc<dyn Engine>> {
+        self.slots
+            .get(id.0 as usize)
+            .and_then(Option::as_ref)
+            .ok_or(CoreError::UnknownEngine { engine: id })
+    }
+}

@@ -1,0 +1,168 @@
+//! The [`Host`] seam: the only door from an engine to the world.
+
+use crate::{CallResult, EngineId, Identity, Result};
+
+/// The block an invocation runs in. Shared by every engine; EVM-only fields
+/// (difficulty, blob gas) are carried here so one value describes the block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockEnv {
+    /// Chain id (EIP-155).
+    pub chain_id: u64,
+    /// Block number (height).
+    pub number: u64,
+    /// Unix time, in seconds.
+    pub timestamp: u64,
+    /// Fee recipient.
+    pub coinbase: Identity,
+    /// Block gas limit, in EVM gas.
+    pub gas_limit: u64,
+    /// EIP-1559 base fee, in wei per gas.
+    pub base_fee: u64,
+    /// EIP-4399 `prevrandao` (the `mixHash`).
+    pub prevrandao: [u8; 32],
+    /// Pre-merge difficulty, 256-bit big-endian.
+    pub difficulty: [u8; 32],
+    /// EIP-4844 excess blob gas, if the fork has blobs.
+    pub excess_blob_gas: Option<u64>,
+}
+
+impl Default for BlockEnv {
+    fn default() -> Self {
+        BlockEnv {
+            chain_id: 1,
+            number: 0,
+            timestamp: 0,
+            coinbase: Identity::ZERO,
+            gas_limit: 30_000_000,
+            base_fee: 0,
+            prevrandao: [0; 32],
+            difficulty: [0; 32],
+            excess_blob_gas: Some(0),
+        }
+    }
+}
+
+/// Where `BLOCKHASH` answers come from.
+pub trait BlockHashes {
+    /// The hash of block `number`, if known.
+    fn block_hash(&self, number: u64) -> Option<[u8; 32]>;
+}
+
+/// An event emitted by an invocation; kept if it halts, dropped if it faults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Log {
+    /// The emitting engine.
+    pub engine: EngineId,
+    /// The emitting instance or account.
+    pub identity: Identity,
+    /// Indexed topics.
+    pub topics: Vec<[u8; 32]>,
+    /// Payload.
+    pub data: Vec<u8>,
+}
+
+/// Returned by [`Host::charge_gas`] when the invocation's gas limit is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfGas;
+
+/// What an engine may do during one invocation. The kernel implements it.
+///
+/// Own-scope operations take an identity because the EVM's scope is the whole
+/// engine; for every other engine the identity must be the running instance's
+/// and anything else is refused with [`crate::CoreError::ScopeViolation`]. The
+/// engine id is never named: writes always go to the running engine.
+pub trait Host {
+    /// The running engine.
+    fn engine(&self) -> EngineId;
+    /// The running instance (for the EVM: the called account).
+    fn self_identity(&self) -> Identity;
+    /// Who called the running invocation.
+    fn caller(&self) -> Identity;
+    /// The block being built.
+    fn block(&self) -> &BlockEnv;
+    /// The hash of an earlier block, if known.
+    fn block_hash(&self, number: u64) -> Option<[u8; 32]>;
+
+    /// Reads a key of the running engine, through every working set in flight.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::ScopeViolation`] outside the scope; state failures.
+    fn get(&mut self, identity: &Identity, engine_key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Writes a key of the running engine into the invocation's working set.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::ScopeViolation`] outside the scope; a
+    /// [`braid_state::StateError`] for an oversized key or value (engines turn
+    /// that into a fault of the guest).
+    fn set(&mut self, identity: &Identity, engine_key: &[u8], value: &[u8]) -> Result<()>;
+
+    /// Deletes a key of the running engine.
+    ///
+    /// # Errors
+    /// As [`Host::set`].
+    fn delete(&mut self, identity: &Identity, engine_key: &[u8]) -> Result<()>;
+
+    /// Deletes every key of `identity` whose engine key starts with `prefix`
+    /// (EVM `SELFDESTRUCT` and re-create wipe storage this way).
+    ///
+    /// # Errors
+    /// As [`Host::set`].
+    fn delete_prefix(&mut self, identity: &Identity, prefix: &[u8]) -> Result<()>;
+
+    /// Cross-engine read (RFC 0004): a key of any engine, as committed by
+    /// halted invocations so far; never the working set of an in-flight one.
+    /// Costs no gas here: each engine charges its documented price.
+    ///
+    /// # Errors
+    /// State failures.
+    fn read_state(
+        &mut self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+    ) -> Result<Option<Vec<u8>>>;
+
+    /// Content-addressed code by keccak-256 hash, from the system engine.
+    ///
+    /// # Errors
+    /// State failures.
+    fn code(&mut self, code_hash: &[u8; 32]) -> Result<Option<Vec<u8>>>;
+
+    /// Stores code by its keccak-256 hash under the system engine and returns
+    /// the hash. Content-addressed, so it cannot overwrite anything else.
+    ///
+    /// # Errors
+    /// [`braid_state::StateError::ValueTooLarge`] past the value limit.
+    fn store_code(&mut self, code: &[u8]) -> Result<[u8; 32]>;
+
+    /// Charges `amount` native gas to the invocation.
+    ///
+    /// # Errors
+    /// [`OutOfGas`] if that exceeds its limit; the invocation then has no gas left.
+    fn charge_gas(&mut self, amount: u64) -> Result<(), OutOfGas>;
+
+    /// Native gas left to the invocation.
+    fn gas_left(&self) -> u64;
+
+    /// Emits a log from `identity` (checked against the scope like a write).
+    ///
+    /// # Errors
+    /// [`crate::CoreError::ScopeViolation`] outside the scope.
+    fn log(&mut self, identity: &Identity, topics: Vec<[u8; 32]>, data: Vec<u8>) -> Result<()>;
+
+    /// Calls another instance of the running engine through the kernel
+    /// (DESIGN.md kernel rules 1-4). `gas_limit` is capped at [`Host::gas_left`];
+    /// the gas the callee used is charged to the caller.
+    ///
+    /// # Errors
+    /// Only when the call could not be processed; refusals (reentrancy, depth)
+    /// are [`crate::Outcome::Fault`]s.
+    fn call(
+        &mut self,
+        target: Identity,
+        input: Vec<u8>,
+        value: [u8; 32],
+        gas_limit: u64,
+    ) -> Result<CallResult>;
+}

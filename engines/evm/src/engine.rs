@@ -1,0 +1,527 @@
+//! [`EvmEngine`]: revm behind Braid's [`Engine`] seam.
+
+use braid_core::{
+    CallResult, CoreError, Engine, EngineId, FaultReason, Host, Kernel, Message, Outcome, Result,
+    ScopeKind, keccak256,
+};
+use revm::context::{BlockEnv, CfgEnv, TxEnv};
+use revm::context_interface::Cfg;
+use revm::context_interface::result::{EVMError, ExecutionResult, HaltReason, ResultAndState};
+use revm::primitives::hardfork::SpecId;
+use revm::primitives::{Address, Bytes, Log, TxKind, U256, eip4844};
+use revm::{Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
+
+use crate::cache::BytecodeCache;
+use crate::db::{HostDatabase, HostDatabaseError};
+use crate::error::{EvmError, TxContext};
+use crate::layout::{address, identity};
+
+/// Codes of [`FaultReason::Engine`] faults of the EVM engine, one per revm
+/// halt reason that is not out-of-gas ([`FaultReason::OutOfGas`]), then the
+/// reasons a Braid call into the EVM is refused before it runs.
+pub mod fault_code {
+    /// An undefined opcode.
+    pub const OPCODE_NOT_FOUND: u32 = 1;
+    /// The designated invalid opcode `0xFE`.
+    pub const INVALID_FE_OPCODE: u32 = 2;
+    /// A jump to a byte that is not a `JUMPDEST`.
+    pub const INVALID_JUMP: u32 = 3;
+    /// An opcode not active in the configured spec id.
+    pub const NOT_ACTIVATED: u32 = 4;
+    /// Stack underflow.
+    pub const STACK_UNDERFLOW: u32 = 5;
+    /// Stack overflow (over 1,024 items).
+    pub const STACK_OVERFLOW: u32 = 6;
+    /// Memory or return-data offset out of range.
+    pub const OUT_OF_OFFSET: u32 = 7;
+    /// CREATE/CREATE2 onto an address with code or nonce.
+    pub const CREATE_COLLISION: u32 = 8;
+    /// A precompile failed on its input.
+    pub const PRECOMPILE_ERROR: u32 = 9;
+    /// A nonce would overflow `u64`.
+    pub const NONCE_OVERFLOW: u32 = 10;
+    /// Deployed code over the EIP-170 limit.
+    pub const CREATE_CONTRACT_SIZE_LIMIT: u32 = 11;
+    /// Deployed code starting with `0xEF` (EIP-3541).
+    pub const CREATE_CONTRACT_STARTING_WITH_EF: u32 = 12;
+    /// Init code over the EIP-3860 limit.
+    pub const CREATE_INITCODE_SIZE_LIMIT: u32 = 13;
+    /// A value transfer overflowed a balance.
+    pub const OVERFLOW_PAYMENT: u32 = 14;
+    /// A state change inside a `STATICCALL`.
+    pub const STATE_CHANGE_DURING_STATIC_CALL: u32 = 15;
+    /// A value-carrying call inside a `STATICCALL`.
+    pub const CALL_NOT_ALLOWED_INSIDE_STATIC: u32 = 16;
+    /// A call or create without the funds for its value.
+    pub const OUT_OF_FUNDS: u32 = 17;
+    /// EVM call depth over 1,024.
+    pub const CALL_TOO_DEEP: u32 = 18;
+    /// Braid call refused: the caller cannot pay the value it sends.
+    pub const INSUFFICIENT_BALANCE: u32 = 100;
+    /// Braid call refused: the caller address has code (EIP-3607).
+    pub const CALLER_HAS_CODE: u32 = 101;
+    /// Braid call refused by revm's validation for another reason.
+    pub const INVALID_CALL: u32 = 102;
+}
+
+/// The fault a revm halt reason becomes: [`FaultReason::OutOfGas`] for every
+/// out-of-gas kind, [`FaultReason::Engine`] with a [`fault_code`] otherwise.
+/// The match is exhaustive, so a new revm halt reason fails to compile here.
+pub fn halt_fault(reason: &HaltReason) -> FaultReason {
+    use fault_code::*;
+    let code = match reason {
+        HaltReason::OutOfGas(_) => return FaultReason::OutOfGas,
+        HaltReason::OpcodeNotFound => OPCODE_NOT_FOUND,
+        HaltReason::InvalidFEOpcode => INVALID_FE_OPCODE,
+        HaltReason::InvalidJump => INVALID_JUMP,
+        HaltReason::NotActivated => NOT_ACTIVATED,
+        HaltReason::StackUnderflow => STACK_UNDERFLOW,
+        HaltReason::StackOverflow => STACK_OVERFLOW,
+        HaltReason::OutOfOffset => OUT_OF_OFFSET,
+        HaltReason::CreateCollision => CREATE_COLLISION,
+        HaltReason::PrecompileError | HaltReason::PrecompileErrorWithContext(_) => PRECOMPILE_ERROR,
+        HaltReason::NonceOverflow => NONCE_OVERFLOW,
+        HaltReason::CreateContractSizeLimit => CREATE_CONTRACT_SIZE_LIMIT,
+        HaltReason::CreateContractStartingWithEF => CREATE_CONTRACT_STARTING_WITH_EF,
+        HaltReason::CreateInitCodeSizeLimit => CREATE_INITCODE_SIZE_LIMIT,
+        HaltReason::OverflowPayment => OVERFLOW_PAYMENT,
+        HaltReason::StateChangeDuringStaticCall => STATE_CHANGE_DURING_STATIC_CALL,
+        HaltReason::CallNotAllowedInsideStatic => CALL_NOT_ALLOWED_INSIDE_STATIC,
+        HaltReason::OutOfFunds => OUT_OF_FUNDS,
+        HaltReason::CallTooDeep => CALL_TOO_DEEP,
+    };
+    FaultReason::Engine { code }
+}
+
+/// How a valid Ethereum transaction ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EvmExit {
+    /// It succeeded (receipt status 1).
+    Success,
+    /// It ran `REVERT`; its state changes were rolled back except the
+    /// sender's nonce and fee.
+    Revert,
+    /// It halted exceptionally (out of gas, invalid opcode, ...) and used its
+    /// whole gas limit; state as for [`EvmExit::Revert`].
+    Halt(HaltReason),
+}
+
+/// The receipt-like result of a valid Ethereum transaction
+/// ([`EvmEngine::transact`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvmTransactOutcome {
+    /// Whether it succeeded (receipt status 1).
+    pub success: bool,
+    /// How it ended.
+    pub exit: EvmExit,
+    /// Gas used, after refunds and the EIP-7623 floor: what the sender paid
+    /// for and what the block counts, in EVM gas.
+    pub gas_used: u64,
+    /// Logs, in emission order, as revm reports them (empty for a revert or
+    /// a halt before Amsterdam).
+    pub logs: Vec<Log>,
+    /// Return data of the call, the deployed code of a create, or the revert data.
+    pub output: Bytes,
+    /// Address of the contract a successful create deployed.
+    pub created_address: Option<Address>,
+}
+
+/// The EVM (revm) as a Braid engine: engine id `0x01`, mutator scope the
+/// whole engine ([`ScopeKind::Engine`]), state layout in [`crate::layout`].
+///
+/// Holds the spec id and the [`BytecodeCache`]; no state. Every call and
+/// transaction builds a fresh revm context over a [`HostDatabase`], so the
+/// only thing shared between transactions is analysed bytecode.
+#[derive(Debug)]
+pub struct EvmEngine {
+    spec: SpecId,
+    code: BytecodeCache,
+}
+
+impl EvmEngine {
+    /// An engine running hard fork `spec` (any revm [`SpecId`]; Braid chains
+    /// use `CANCUN`, `PRAGUE` or `OSAKA`), with an empty bytecode cache.
+    pub fn new(spec: SpecId) -> Self {
+        EvmEngine {
+            spec,
+            code: BytecodeCache::default(),
+        }
+    }
+
+    /// The hard fork the engine runs.
+    pub fn spec(&self) -> SpecId {
+        self.spec
+    }
+
+    /// The analysed-bytecode cache.
+    pub fn bytecode_cache(&self) -> &BytecodeCache {
+        &self.code
+    }
+
+    /// revm's configuration for `chain_id`: this spec with mainnet gas
+    /// parameters, and the per-transaction blob limit of the fork (6 for
+    /// Cancun and from Osaka on (EIP-7594), 9 for Prague).
+    pub fn cfg(&self, chain_id: u64) -> CfgEnv {
+        let mut cfg = CfgEnv::new_with_spec(self.spec);
+        cfg.chain_id = chain_id;
+        let max_blobs = if self.spec == SpecId::PRAGUE { 9 } else { 6 };
+        cfg.set_max_blobs_per_tx(max_blobs);
+        cfg
+    }
+
+    /// revm's block environment for Braid's: `prevrandao` always set, the
+    /// blob gas price derived from the excess blob gas (Cancun on) with the
+    /// fork's update fraction.
+    pub fn block_env(&self, env: &braid_core::BlockEnv) -> BlockEnv {
+        let mut block = BlockEnv {
+            number: U256::from(env.number),
+            beneficiary: address(&env.coinbase),
+            timestamp: U256::from(env.timestamp),
+            gas_limit: env.gas_limit,
+            basefee: env.base_fee,
+            difficulty: U256::from_be_bytes(env.difficulty),
+            prevrandao: Some(env.prevrandao.into()),
+            ..BlockEnv::default()
+        };
+        block.blob_excess_gas_and_price = None;
+        if self.spec.is_enabled_in(SpecId::CANCUN)
+            && let Some(excess) = env.excess_blob_gas
+        {
+            let fraction = if self.spec.is_enabled_in(SpecId::PRAGUE) {
+                eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE
+            } else {
+                eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN
+            };
+            block.set_blob_excess_gas_and_price(excess, fraction);
+        }
+        block
+    }
+
+    /// Checks init code: at most the EIP-3860 limit (49,152 bytes) from Shanghai on.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidCode`] carrying [`EvmError::InitcodeTooLarge`].
+    pub fn validate_initcode(&self, initcode: &[u8]) -> Result<()> {
+        let limit = self.cfg(1).max_initcode_size();
+        if self.spec.is_enabled_in(SpecId::SHANGHAI) && initcode.len() > limit {
+            return Err(invalid_code(
+                initcode,
+                EvmError::InitcodeTooLarge {
+                    len: initcode.len(),
+                    limit,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs an Ethereum transaction with full Ethereum semantics: nonce check
+    /// and increment, up-front fee check, fee to the coinbase (priority fee)
+    /// and burn (base fee), blob fees, access lists, EIP-7702 authorizations.
+    /// Chain id comes from [`Host::block`]; the sender is `tx.caller`,
+    /// already recovered from the signature by the chain.
+    ///
+    /// For a VALID transaction (succeeded, reverted or halted) its state
+    /// changes are written to the host with `State` semantics (see
+    /// [`HostDatabase`]), its gas used is charged with [`Host::charge_gas`],
+    /// its logs are emitted with [`Host::log`], and the receipt is returned.
+    /// A reverted or halted transaction leaves only the sender's nonce and
+    /// fee and the coinbase's fee: revm's journal already rolled back the rest.
+    /// The caller must let the kernel commit the frame ([`Outcome::Halt`]);
+    /// [`EvmEngine::invoke_transaction`] does that.
+    ///
+    /// # Errors
+    /// An INVALID transaction returns an [`EvmError`] for which
+    /// [`EvmError::is_invalid_transaction`] holds ([`EvmError::NonceMismatch`],
+    /// [`EvmError::InsufficientBalance`], [`EvmError::GasLimitAboveBlock`],
+    /// [`EvmError::GasLimitAboveBudget`] when `tx.gas_limit` exceeds
+    /// [`Host::gas_left`], ...) and writes nothing. An unusable block
+    /// environment is [`EvmError::InvalidBlock`]; host failures pass through.
+    pub fn transact(&self, host: &mut dyn Host, tx: TxEnv) -> Result<EvmTransactOutcome> {
+        let budget = host.gas_left();
+        if tx.gas_limit > budget {
+            return Err(EvmError::GasLimitAboveBudget {
+                gas_limit: tx.gas_limit,
+                budget,
+            }
+            .into());
+        }
+        let env = host.block().clone();
+        let cfg = self.cfg(env.chain_id);
+        let block = self.block_env(&env);
+        let ctx = TxContext {
+            caller: tx.caller,
+            gas_limit: tx.gas_limit,
+            max_fee: tx.gas_price,
+            tx_chain_id: tx.chain_id,
+            block_gas_limit: block.gas_limit,
+            base_fee: block.basefee,
+            chain_id: env.chain_id,
+        };
+        let result = {
+            let db = HostDatabase::new(host, &self.code);
+            let mut evm = Context::mainnet()
+                .with_db(db)
+                .with_cfg(cfg)
+                .with_block(block)
+                .build_mainnet();
+            let result = evm.transact_commit(tx);
+            evm.ctx.journaled_state.database.take_error()?;
+            result
+        };
+        let result = result.map_err(|e| evm_error(e, &ctx))?;
+        host.charge_gas(result.tx_gas_used())
+            .map_err(|_| CoreError::Invariant {
+                what: "EVM gas used exceeds the checked gas limit",
+            })?;
+        let created_address = result.created_address();
+        let (exit, gas_used, logs, output) = match result {
+            ExecutionResult::Success {
+                gas, logs, output, ..
+            } => (
+                EvmExit::Success,
+                gas.tx_gas_used(),
+                logs,
+                output.into_data(),
+            ),
+            ExecutionResult::Revert { gas, logs, output } => {
+                (EvmExit::Revert, gas.tx_gas_used(), logs, output)
+            }
+            ExecutionResult::Halt { reason, gas, logs } => {
+                (EvmExit::Halt(reason), gas.tx_gas_used(), logs, Bytes::new())
+            }
+        };
+        for log in &logs {
+            let topics = log.topics().iter().map(|t| t.0).collect();
+            host.log(&identity(log.address), topics, log.data.data.to_vec())?;
+        }
+        Ok(EvmTransactOutcome {
+            success: exit == EvmExit::Success,
+            exit,
+            gas_used,
+            logs,
+            output,
+            created_address,
+        })
+    }
+
+    /// Runs `tx` as a root invocation of the kernel: [`Kernel::invoke`] on
+    /// engine `0x01` with [`EvmEngine::transact`], returning
+    /// [`Outcome::Halt`] for every valid transaction so the frame commits
+    /// into the transaction (call [`Kernel::commit`] afterwards). The
+    /// message names the sender as caller and the recipient (or the address
+    /// a create will deploy to) as target; its gas limit is `tx.gas_limit`
+    /// (the call data stays in `tx`, it is not copied into the message).
+    ///
+    /// This engine must be the one registered as `0x01` in the kernel's
+    /// engines.
+    ///
+    /// # Errors
+    /// As [`EvmEngine::transact`], with nothing written for an invalid
+    /// transaction; [`EvmError::Refused`] if the kernel refused the call.
+    pub fn invoke_transaction(
+        &self,
+        kernel: &mut Kernel<'_, '_>,
+        tx: TxEnv,
+    ) -> Result<(CallResult, EvmTransactOutcome)> {
+        let target = match tx.kind {
+            TxKind::Call(to) => to,
+            TxKind::Create => tx.caller.create(tx.nonce),
+        };
+        let message = Message {
+            caller: identity(tx.caller),
+            target: identity(target),
+            input: Vec::new(),
+            value: tx.value.to_be_bytes::<32>(),
+            gas_limit: tx.gas_limit,
+        };
+        let (result, outcome) = kernel.invoke(EngineId::EVM, &message, |host| {
+            let outcome = self.transact(host, tx)?;
+            Ok((
+                Outcome::Halt {
+                    output: outcome.output.to_vec(),
+                },
+                outcome,
+            ))
+        })?;
+        match outcome {
+            Some(outcome) => Ok((result, outcome)),
+            None => match result.outcome {
+                Outcome::Fault(reason) => Err(EvmError::Refused { reason }.into()),
+                _ => Err(CoreError::Invariant {
+                    what: "kernel refused an invocation without a fault",
+                }),
+            },
+        }
+    }
+
+    /// The Braid call: `message` as an EVM message call with no fee.
+    fn run_call(&self, host: &mut dyn Host, message: &Message) -> Result<Outcome> {
+        let gas_limit = host.gas_left();
+        let env = host.block().clone();
+        let mut cfg = self.cfg(env.chain_id);
+        cfg.disable_nonce_check = true;
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
+        let mut block = self.block_env(&env);
+        block.basefee = 0;
+        block.gas_limit = block.gas_limit.max(gas_limit);
+        let caller = address(&message.caller);
+        let tx = TxEnv {
+            tx_type: 0,
+            caller,
+            gas_limit,
+            gas_price: 0,
+            kind: TxKind::Call(address(&message.target)),
+            value: U256::from_be_bytes(message.value),
+            data: Bytes::copy_from_slice(&message.input),
+            chain_id: None,
+            ..TxEnv::default()
+        };
+        let result = {
+            let db = HostDatabase::new(host, &self.code);
+            let mut evm = Context::mainnet()
+                .with_db(db)
+                .with_cfg(cfg)
+                .with_block(block)
+                .build_mainnet();
+            match evm.transact(tx) {
+                Err(EVMError::Transaction(invalid)) => {
+                    use revm::context_interface::result::InvalidTransaction as I;
+                    let fault = match invalid {
+                        I::CallGasCostMoreThanGasLimit { .. }
+                        | I::GasFloorMoreThanGasLimit { .. } => {
+                            drop(evm);
+                            let _ = host.charge_gas(gas_limit);
+                            return Ok(Outcome::Fault(FaultReason::OutOfGas));
+                        }
+                        I::LackOfFundForMaxFee { .. } => fault_code::INSUFFICIENT_BALANCE,
+                        I::RejectCallerWithCode => fault_code::CALLER_HAS_CODE,
+                        _ => fault_code::INVALID_CALL,
+                    };
+                    return Ok(Outcome::Fault(FaultReason::Engine { code: fault }));
+                }
+                Err(other) => {
+                    let ctx = TxContext {
+                        caller,
+                        gas_limit,
+                        max_fee: 0,
+                        tx_chain_id: None,
+                        block_gas_limit: gas_limit,
+                        base_fee: 0,
+                        chain_id: env.chain_id,
+                    };
+                    return Err(evm_error(other, &ctx));
+                }
+                Ok(ResultAndState { result, mut state }) => {
+                    if result.is_success() {
+                        // Braid transactions carry their own nonces: undo revm's
+                        // bump of the caller's EVM nonce.
+                        if let Some(account) = state.get_mut(&caller) {
+                            account.info.nonce = account.info.nonce.saturating_sub(1);
+                        }
+                        evm.commit(state);
+                        evm.ctx.journaled_state.database.take_error()?;
+                    }
+                    result
+                }
+            }
+        };
+        if host.charge_gas(result.tx_gas_used()).is_err() {
+            return Ok(Outcome::Fault(FaultReason::OutOfGas));
+        }
+        Ok(match result {
+            ExecutionResult::Success { logs, output, .. } => {
+                for log in logs {
+                    let topics = log.topics().iter().map(|t| t.0).collect();
+                    host.log(&identity(log.address), topics, log.data.data.to_vec())?;
+                }
+                Outcome::Halt {
+                    output: output.into_data().to_vec(),
+                }
+            }
+            ExecutionResult::Revert { output, .. } => Outcome::Revert {
+                output: output.to_vec(),
+            },
+            ExecutionResult::Halt { reason, .. } => Outcome::Fault(halt_fault(&reason)),
+        })
+    }
+}
+
+impl Engine for EvmEngine {
+    fn id(&self) -> EngineId {
+        EngineId::EVM
+    }
+
+    fn name(&self) -> &'static str {
+        "evm"
+    }
+
+    /// The EVM's scope is the whole engine prefix: revm's journal keeps
+    /// Ethereum's per-frame revert semantics inside it (DESIGN.md rule 2).
+    fn scope_kind(&self) -> ScopeKind {
+        ScopeKind::Engine
+    }
+
+    /// Checks runtime code: at most the EIP-170 limit (24,576 bytes before
+    /// Amsterdam), and from London on not starting with `0xEF` (EIP-3541)
+    /// unless it is an EIP-7702 delegation (`0xEF0100 ‖ address`, Prague on).
+    fn validate(&self, code: &[u8]) -> Result<()> {
+        let limit = self.cfg(1).max_code_size();
+        if code.len() > limit {
+            return Err(invalid_code(
+                code,
+                EvmError::CodeTooLarge {
+                    len: code.len(),
+                    limit,
+                },
+            ));
+        }
+        let delegation =
+            self.spec.is_enabled_in(SpecId::PRAGUE) && BytecodeCache::analyse(code).is_eip7702();
+        if self.spec.is_enabled_in(SpecId::LONDON) && code.first() == Some(&0xEF) && !delegation {
+            return Err(invalid_code(code, EvmError::CodeStartsWithEf));
+        }
+        Ok(())
+    }
+
+    /// A Braid call into the EVM: an EVM message call from `message.caller`
+    /// (as an address) to `message.target` with `message.input` and
+    /// `message.value`, gas limit [`Host::gas_left`]. Intrinsic gas (21,000
+    /// plus calldata) is charged as for a transaction, but there is no gas
+    /// price, no fee and no nonce check, and the caller's EVM nonce is left
+    /// as it was (Braid transactions have their own nonces). The gas used is
+    /// charged with [`Host::charge_gas`]; logs go to [`Host::log`].
+    ///
+    /// Success is [`Outcome::Halt`] with the return data, `REVERT` is
+    /// [`Outcome::Revert`], an exceptional halt is [`Outcome::Fault`]
+    /// ([`FaultReason::OutOfGas`] or a [`fault_code`]). A call refused by
+    /// revm's validation faults too: out of gas if the gas left does not
+    /// cover the intrinsic gas, [`fault_code::INSUFFICIENT_BALANCE`] if the
+    /// caller cannot pay the value, [`fault_code::CALLER_HAS_CODE`],
+    /// [`fault_code::INVALID_CALL`].
+    fn call(&self, host: &mut dyn Host, message: &Message) -> Result<Outcome> {
+        self.run_call(host, message)
+    }
+}
+
+fn invalid_code(code: &[u8], reason: EvmError) -> CoreError {
+    CoreError::InvalidCode {
+        engine: EngineId::EVM,
+        code_hash: keccak256(code),
+        reason: Box::new(reason),
+    }
+}
+
+/// revm's error as Braid's: host failures pass through, the rest become [`EvmError`]s.
+fn evm_error(error: EVMError<HostDatabaseError>, ctx: &TxContext) -> CoreError {
+    match error {
+        EVMError::Database(HostDatabaseError(e)) => e,
+        EVMError::Transaction(invalid) => EvmError::from_invalid(invalid, ctx).into(),
+        EVMError::Header(header) => EvmError::InvalidBlock(header).into(),
+        EVMError::Custom(message) => EvmError::Fatal { message }.into(),
+        EVMError::CustomAny(any) => EvmError::Fatal {
+            message: any.to_string(),
+        }
+        .into(),
+    }
+}

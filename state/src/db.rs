@@ -1,0 +1,343 @@
+//! The committed state: values in a [`Backend`], the Merkle tree over them, an
+//! in-memory read cache, and one atomic write per block.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::backend::{Backend, Column, WriteBatch};
+use crate::key::{self, EngineId, Identity, KEY_PREFIX_LEN, StateKey};
+use crate::tree::{Hash, MerkleTree, Proof};
+use crate::{Result, StateError};
+
+/// Entries the read cache holds before it starts over; about 200 bytes each.
+pub const READ_CACHE_CAPACITY: usize = 4_000_000;
+
+/// `(identity) -> engine_key -> value or absent`, one map per engine.
+type ScopeCache = FxHashMap<Identity, FxHashMap<Vec<u8>, Option<Vec<u8>>>>;
+
+/// The read cache, indexed by engine, then identity, then engine key, so a hit
+/// never builds the full encoded key. Absent keys are cached too.
+struct ReadCache {
+    engines: Vec<ScopeCache>,
+    entries: usize,
+}
+
+impl ReadCache {
+    fn new() -> Self {
+        ReadCache {
+            engines: (0..256).map(|_| ScopeCache::default()).collect(),
+            entries: 0,
+        }
+    }
+
+    fn get(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+    ) -> Option<&Option<Vec<u8>>> {
+        self.engines[engine.0 as usize]
+            .get(identity)?
+            .get(engine_key)
+    }
+
+    fn insert(
+        &mut self,
+        engine: EngineId,
+        identity: Identity,
+        engine_key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    ) {
+        if self.entries >= READ_CACHE_CAPACITY {
+            self.engines.iter_mut().for_each(|m| m.clear());
+            self.entries = 0;
+        }
+        let scope = self.engines[engine.0 as usize].entry(identity).or_default();
+        if scope.insert(engine_key, value).is_none() {
+            self.entries += 1;
+        }
+    }
+}
+
+/// What one block commit wrote: the new root and the number of keys changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockCommit {
+    /// Merkle root after the block.
+    pub root: Hash,
+    /// Keys written or deleted.
+    pub keys_changed: usize,
+}
+
+/// The committed state of a chain.
+///
+/// Reads go to the cache, then the backend; [`StateDb::commit_block`] writes
+/// values, tree nodes and the caller's metadata (the block header) in ONE
+/// atomic batch, so a store reopened after a crash is at the last committed
+/// block, never in between.
+pub struct StateDb {
+    backend: Arc<dyn Backend>,
+    tree: MerkleTree,
+    cache: RefCell<ReadCache>,
+}
+
+impl std::fmt::Debug for StateDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateDb")
+            .field("root", &key::hex_of(&self.tree.root()))
+            .finish()
+    }
+}
+
+impl StateDb {
+    /// Opens the state held in `backend` (an empty backend is the empty state).
+    ///
+    /// # Errors
+    /// [`StateError::Backend`] or [`StateError::Corrupt`] if the tree cannot be read.
+    pub fn open(backend: Arc<dyn Backend>) -> Result<Self> {
+        let tree = MerkleTree::open(backend.as_ref())?;
+        Ok(StateDb {
+            backend,
+            tree,
+            cache: RefCell::new(ReadCache::new()),
+        })
+    }
+
+    /// The Merkle root of the committed state.
+    pub fn root(&self) -> Hash {
+        self.tree.root()
+    }
+
+    /// The backend underneath.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Reads a committed value.
+    ///
+    /// # Errors
+    /// [`StateError::Backend`] if the backend fails on a cache miss.
+    pub fn get(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        if let Some(hit) = self.cache.borrow().get(engine, identity, engine_key) {
+            return Ok(hit.clone());
+        }
+        let value = self.backend.get(
+            Column::State,
+            &key::encode_parts(engine, identity, engine_key),
+        )?;
+        self.cache
+            .borrow_mut()
+            .insert(engine, *identity, engine_key.to_vec(), value.clone());
+        Ok(value)
+    }
+
+    /// Every committed `(engine_key, value)` of one scope whose engine key starts
+    /// with `prefix`, ascending. Goes to the backend (scans are not cached).
+    ///
+    /// # Errors
+    /// [`StateError::Backend`] on I/O failure.
+    pub fn scan(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let full = key::encode_parts(engine, identity, prefix);
+        let rows = self.backend.scan_prefix(Column::State, &full)?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, v)| (k[KEY_PREFIX_LEN..].to_vec(), v))
+            .collect())
+    }
+
+    /// Every committed `(key, value)` of one engine, ascending.
+    ///
+    /// # Errors
+    /// [`StateError::Backend`] on I/O failure, [`StateError::Corrupt`] on a bad key.
+    pub fn scan_engine(&self, engine: EngineId) -> Result<Vec<(StateKey, Vec<u8>)>> {
+        self.backend
+            .scan_prefix(Column::State, &[engine.0])?
+            .into_iter()
+            .map(|(k, v)| {
+                let key = StateKey::decode(&k).map_err(|e| StateError::Corrupt {
+                    what: "state key",
+                    detail: e.to_string(),
+                })?;
+                Ok((key, v))
+            })
+            .collect()
+    }
+
+    /// Reads a metadata record (block headers, head pointer).
+    ///
+    /// # Errors
+    /// [`StateError::Backend`] on I/O failure.
+    pub fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.backend.get(Column::Meta, key)
+    }
+
+    /// Writes `changes` (sorted or not, each key once), the updated tree, and
+    /// the metadata records that `meta` builds from the new root (the block
+    /// header), all in one atomic batch; returns the new root.
+    ///
+    /// # Errors
+    /// [`StateError::ValueTooLarge`] / [`StateError::EngineKeyTooLong`] before
+    /// anything is written; [`StateError::Backend`] if the write fails, in
+    /// which case neither the store nor this `StateDb` changed.
+    pub fn commit_block(
+        &mut self,
+        changes: Vec<(StateKey, Option<Vec<u8>>)>,
+        meta: impl FnOnce(&Hash) -> Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<BlockCommit> {
+        let mut encoded = Vec::with_capacity(changes.len());
+        for (key, value) in &changes {
+            key.check()?;
+            if let Some(value) = value {
+                key::check_value(key, value)?;
+            }
+            encoded.push((key.encode(), value.clone()));
+        }
+        let mut batch = WriteBatch::new();
+        for (key, value) in &encoded {
+            match value {
+                Some(value) => batch.put(Column::State, key.clone(), value.clone()),
+                None => batch.delete(Column::State, key.clone()),
+            }
+        }
+        let update = self
+            .tree
+            .prepare(self.backend.as_ref(), &encoded, &mut batch)?;
+        for (key, value) in meta(&update.root()) {
+            batch.put(Column::Meta, key, value);
+        }
+        self.backend.write(batch)?;
+        let root = update.root();
+        self.tree.apply(update);
+        let keys_changed = changes.len();
+        let mut cache = self.cache.borrow_mut();
+        for (key, value) in changes {
+            cache.insert(key.engine, key.identity, key.engine_key, value);
+        }
+        Ok(BlockCommit { root, keys_changed })
+    }
+
+    /// A proof for `key` against [`StateDb::root`]: inclusion if present,
+    /// exclusion if absent. Check it with [`crate::verify_proof`].
+    ///
+    /// # Errors
+    /// [`StateError::Backend`] / [`StateError::Corrupt`] reading tree nodes.
+    pub fn prove(&self, key: &StateKey) -> Result<Proof> {
+        self.tree.prove(self.backend.as_ref(), &key.encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemoryBackend, RocksDbBackend, verify_proof};
+
+    fn sample_changes(n: u8, salt: u8) -> Vec<(StateKey, Option<Vec<u8>>)> {
+        (0..n)
+            .map(|i| {
+                let key = StateKey::new(EngineId(i % 4), Identity([i; 20]), vec![1, i]);
+                (key, Some(vec![salt, i]))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn commit_then_read_and_prove() {
+        let mut db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
+        let empty = db.root();
+        let commit = db.commit_block(sample_changes(20, 1), |_| vec![]).unwrap();
+        assert_ne!(commit.root, empty);
+        let key = StateKey::new(EngineId(3), Identity([3; 20]), vec![1, 3]);
+        assert_eq!(
+            db.get(key.engine, &key.identity, &key.engine_key).unwrap(),
+            Some(vec![1, 3])
+        );
+        let proof = db.prove(&key).unwrap();
+        verify_proof(&db.root(), &key.encode(), Some(&[1, 3]), &proof).unwrap();
+        let absent = StateKey::new(EngineId(3), Identity([3; 20]), vec![9]);
+        verify_proof(
+            &db.root(),
+            &absent.encode(),
+            None,
+            &db.prove(&absent).unwrap(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn memory_and_rocksdb_give_the_same_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rocks = StateDb::open(Arc::new(RocksDbBackend::open(dir.path()).unwrap())).unwrap();
+        let mut memory = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
+        for salt in 0..3 {
+            let a = rocks
+                .commit_block(sample_changes(50, salt), |_| vec![])
+                .unwrap();
+            let b = memory
+                .commit_block(sample_changes(50, salt), |_| vec![])
+                .unwrap();
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn cache_sees_deletions_and_reopen_sees_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StateKey::new(EngineId::EVM, Identity([1; 20]), vec![1, 2]);
+        let root = {
+            let mut db =
+                StateDb::open(Arc::new(RocksDbBackend::open(dir.path()).unwrap())).unwrap();
+            db.commit_block(vec![(key.clone(), Some(b"v".to_vec()))], |_| vec![])
+                .unwrap();
+            assert_eq!(
+                db.get(key.engine, &key.identity, &key.engine_key).unwrap(),
+                Some(b"v".to_vec())
+            );
+            db.commit_block(vec![(key.clone(), None)], |_| {
+                vec![(b"head".to_vec(), b"2".to_vec())]
+            })
+            .unwrap();
+            assert_eq!(
+                db.get(key.engine, &key.identity, &key.engine_key).unwrap(),
+                None
+            );
+            db.root()
+        };
+        let db = StateDb::open(Arc::new(RocksDbBackend::open(dir.path()).unwrap())).unwrap();
+        assert_eq!(db.root(), root);
+        assert_eq!(db.meta(b"head").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(
+            db.get(key.engine, &key.identity, &key.engine_key).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn oversized_value_changes_nothing() {
+        let mut db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
+        let before = db.root();
+        let key = StateKey::new(EngineId::EVM, Identity([1; 20]), vec![1]);
+        let err = db
+            .commit_block(
+                vec![(key.clone(), Some(vec![0; key::MAX_VALUE_LEN + 1]))],
+                |_| vec![],
+            )
+            .unwrap_err();
+        assert!(matches!(err, StateError::ValueTooLarge { .. }), "{err}");
+        assert_eq!(db.root(), before);
+        assert_eq!(
+            db.get(key.engine, &key.identity, &key.engine_key).unwrap(),
+            None
+        );
+    }
+}
