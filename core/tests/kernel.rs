@@ -20,6 +20,8 @@ enum Op {
     GetOther(Identity, &'static [u8]),
     /// Try to log as another identity.
     LogAs(Identity),
+    /// Write a value one byte over the state's value limit.
+    SetOversized(&'static [u8]),
     /// Call another instance of the same engine with this gas limit.
     Call(Identity, u64),
     /// Cross-engine read; the value is appended to the output.
@@ -96,6 +98,9 @@ impl Engine for ScriptEngine {
                     host.get(other, k)?;
                 }
                 Op::LogAs(other) => host.log(other, vec![], vec![])?,
+                Op::SetOversized(k) => {
+                    host.set(&me, k, &vec![0; braid_state::key::MAX_VALUE_LEN + 1])?
+                }
                 Op::Call(target, gas) => {
                     let result = host.call(*target, vec![], [0; 32], *gas)?;
                     self.seen.lock().unwrap().push((me, result));
@@ -149,6 +154,19 @@ fn engines(list: &[Arc<ScriptEngine>]) -> Engines {
         engines.register(e.clone() as Arc<dyn Engine>);
     }
     engines
+}
+
+/// Runs `f` with a transaction kernel over an empty state, then returns what
+/// `f` returned and the block's changes (empty unless `f` committed).
+fn with_kernel<T>(
+    engines: &Engines,
+    braid_gas: u64,
+    f: impl FnOnce(Kernel<'_, '_>) -> T,
+) -> (T, Vec<(StateKey, Option<Vec<u8>>)>) {
+    let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
+    let mut block = BlockState::new(&db, BlockEnv::default());
+    let out = f(Kernel::new(&mut block, engines, &NoHashes, braid_gas));
+    (out, block.into_changes())
 }
 
 /// Runs one transaction of root calls `(engine, target)` and returns the
@@ -302,12 +320,16 @@ fn no_write_outside_the_mutator_scope() {
         vec![Op::LogAs(B)],
     ];
     for program in attempts {
-        let e = ScriptEngine::new(E, vec![(A, program.clone())]);
-        let engines = engines(&[e]);
-        let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
-        let mut block = BlockState::new(&db, BlockEnv::default());
-        let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, 1_000_000);
-        let err = kernel.call(E, msg(A, 1000)).unwrap_err();
+        // A writes its own key first: the failed invocation must leave nothing behind.
+        let e = ScriptEngine::new(
+            E,
+            vec![(A, [vec![Op::Set(b"own", b"1")], program.clone()].concat())],
+        );
+        let (err, changes) = with_kernel(&engines(&[e]), 1_000_000, |mut kernel| {
+            let err = kernel.call(E, msg(A, 1000)).unwrap_err();
+            kernel.commit();
+            err
+        });
         assert!(
             matches!(
                 err,
@@ -319,8 +341,7 @@ fn no_write_outside_the_mutator_scope() {
             ),
             "{program:?}: {err}"
         );
-        drop(kernel);
-        assert_eq!(block.pending_len(), 0, "{program:?} wrote something");
+        assert!(changes.is_empty(), "{program:?} wrote {changes:?}");
     }
 }
 
@@ -414,17 +435,16 @@ fn braid_gas_converts_at_the_engine_rate() {
     );
     let mut engines = engines(&[e]);
     engines.rates_mut().set(E, 3);
-    let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
-    let mut block = BlockState::new(&db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, 200);
-    assert!(kernel.call(E, msg(A, 1000)).unwrap().outcome.is_halt());
-    assert_eq!(kernel.braid_gas_left(), 80);
-    // 80 Braid gas buys 26 native units: B (needs 40) runs out.
-    assert_eq!(
-        kernel.call(E, msg(B, 1000)).unwrap().outcome,
-        Outcome::Fault(FaultReason::OutOfGas)
-    );
-    let effects = kernel.commit();
+    let (effects, _) = with_kernel(&engines, 200, |mut kernel| {
+        assert!(kernel.call(E, msg(A, 1000)).unwrap().outcome.is_halt());
+        assert_eq!(kernel.braid_gas_left(), 80);
+        // 80 Braid gas buys 26 native units: B (needs 40) runs out.
+        assert_eq!(
+            kernel.call(E, msg(B, 1000)).unwrap().outcome,
+            Outcome::Fault(FaultReason::OutOfGas)
+        );
+        kernel.commit()
+    });
     assert_eq!(effects.braid_gas_used, 120 + 78);
     assert_eq!(effects.gas_by_engine[&E], 66);
 }
@@ -454,11 +474,9 @@ fn call_depth_is_bounded() {
 
 #[test]
 fn unknown_engine_is_a_typed_error() {
-    let engines = Engines::new();
-    let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
-    let mut block = BlockState::new(&db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, 1000);
-    let err = kernel.call(EngineId(0x42), msg(A, 10)).unwrap_err();
+    let (err, _) = with_kernel(&Engines::new(), 1000, |mut kernel| {
+        kernel.call(EngineId(0x42), msg(A, 10)).unwrap_err()
+    });
     assert!(
         matches!(
             err,
@@ -474,29 +492,48 @@ fn unknown_engine_is_a_typed_error() {
 #[test]
 fn deploy_validates_and_refuses_duplicates() {
     let e = ScriptEngine::new(E, vec![]);
-    let engines = engines(&[e]);
-    let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
-    let mut block = BlockState::new(&db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, 1000);
-    assert!(matches!(
-        kernel.deploy(E, A, b""),
-        Err(CoreError::InvalidCode { .. })
-    ));
-    let hash = kernel.deploy(E, A, b"code").unwrap();
-    assert!(matches!(
-        kernel.deploy(E, A, b"other"),
-        Err(CoreError::InstanceExists { .. })
-    ));
-    kernel.commit();
-    let changes = block.into_changes();
+    let (hash, changes) = with_kernel(&engines(&[e]), 1000, |mut kernel| {
+        assert!(matches!(
+            kernel.deploy(E, A, b""),
+            Err(CoreError::InvalidCode { .. })
+        ));
+        let hash = kernel.deploy(E, A, b"code").unwrap();
+        assert!(matches!(
+            kernel.deploy(E, A, b"other"),
+            Err(CoreError::InstanceExists { .. })
+        ));
+        kernel.commit();
+        hash
+    });
     assert_eq!(value(&changes, E, A, &[0x00]), Some(hash.to_vec()));
+    let code_key = StateKey::code(&hash);
     assert_eq!(
         value(
             &changes,
             EngineId::SYSTEM,
             Identity::ZERO,
-            &StateKey::code(&hash).engine_key
+            &code_key.engine_key
         ),
         Some(b"code".to_vec())
     );
+}
+
+#[test]
+fn oversized_value_is_a_typed_error_and_writes_nothing() {
+    let too_long = braid_state::key::MAX_VALUE_LEN + 1;
+    let e = ScriptEngine::new(
+        E,
+        vec![(A, vec![Op::Set(b"ok", b"1"), Op::SetOversized(b"big")])],
+    );
+    let (err, changes) = with_kernel(&engines(&[e]), 1_000_000, |mut kernel| {
+        let err = kernel.call(E, msg(A, 1000)).unwrap_err();
+        kernel.commit();
+        err
+    });
+    assert!(
+        matches!(&err, CoreError::State(braid_state::StateError::ValueTooLarge { len, .. }) if *len == too_long),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&too_long.to_string()), "{err}");
+    assert!(changes.is_empty(), "{changes:?}");
 }

@@ -76,7 +76,10 @@ pub fn tokens(n: u64) -> U256 {
 
 /// Signs an Ethereum transaction with `key`: legacy (EIP-155) if `legacy`,
 /// EIP-1559 otherwise, paying at most twice the chain's base fee plus one wei.
-#[expect(clippy::too_many_arguments, reason = "one argument per transaction field, named at every call site")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per transaction field, named at every call site"
+)]
 pub fn sign_ethereum(
     spec: &ChainSpec,
     key: &Secp256k1Key,
