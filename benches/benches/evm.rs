@@ -7,7 +7,7 @@
 //!
 //! 1. `erc20`: OpenZeppelin `ERC20PresetFixedSupply` (from `../shared`)
 //!    `transfer(address,uint256)` to a fresh recipient per transaction,
-//!    EIP-1559 (base fee 7 gwei, max fee 20 gwei, tip 1 gwei), 51,394 gas
+//!    EIP-1559 (base fee 7 gwei, max fee 20 gwei, tip 1 gwei), 51,384 gas
 //!    each; one criterion iteration is a block of [`TXS_PER_BLOCK`]
 //!    transactions.
 //! 2. `eth`: 1-wei value transfers between EOAs (21,000 gas) to a fresh
