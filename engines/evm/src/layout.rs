@@ -1,4 +1,4 @@
-//! How EVM accounts sit in Braid's state (RFC 0003, RFC 0004).
+//! How EVM accounts sit in Braid's state (RFC 0006, RFC 0004).
 //!
 //! Every EVM key lives under engine `0x01` with the 20-byte account address
 //! as identity:

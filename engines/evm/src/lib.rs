@@ -11,7 +11,7 @@
 //! [`layout`] of EVM accounts; and a [`BytecodeCache`] of analysed code by
 //! hash shared across transactions.
 //!
-//! # State layout (RFC 0003)
+//! # State layout (RFC 0006)
 //! Engine `0x01`, identity = the 20-byte address. Engine key `0x00` holds the
 //! SCALE-encoded [`layout::AccountRecord`] `{nonce: u64, balance: [u8; 32]
 //! big-endian, code_hash: [u8; 32]}`; `0x01 ‖ slot` (32 bytes big-endian)
