@@ -29,7 +29,11 @@
 //!   own database in a temp dir (its own durable write). Page and leaf
 //!   caches are 2 GiB and 1 GiB so the whole tree fits, as for the others.
 //!
-//! `BRAID_STATE_BENCH_KEYS` overrides [`INITIAL_KEYS`] (for a quick run).
+//! `BRAID_STATE_BENCH_KEYS` overrides [`INITIAL_KEYS`] (for a quick run);
+//! `BRAID_STATE_BENCH_ONLY=braid,nomt` runs only the named contenders;
+//! `BRAID_STATE_BENCH_PHASES=1` prints Braid's prepare / write / apply split
+//! instead of running criterion; `BRAID_STATE_BENCH_JMT_PHASES=1` prints
+//! jmt's compute / write split for every timed block.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
@@ -231,6 +235,7 @@ impl Jmt {
 
 impl Contender for Jmt {
     fn commit(&mut self, block: &Block) -> [u8; 32] {
+        let start = Instant::now();
         let tree = JellyfishMerkleTree::<_, Blake2b256>::new(&self.nodes);
         let (root, update) = tree
             .put_value_set(
@@ -240,6 +245,7 @@ impl Contender for Jmt {
                 self.version,
             )
             .expect("put_value_set");
+        let computed = start.elapsed();
         let mut batch = WriteBatch::new();
         for (node_key, node) in update.node_batch.nodes() {
             batch.put(
@@ -253,7 +259,18 @@ impl Contender for Jmt {
             key.extend_from_slice(&key_hash.0);
             batch.put(Column::State, key, value.clone().unwrap_or_default());
         }
+        let records = batch.len();
         self.backend.write(batch).expect("write");
+        if std::env::var_os("BRAID_STATE_BENCH_JMT_PHASES").is_some()
+            && block.len() < BUILD_BLOCK as usize
+        {
+            eprintln!(
+                "jmt {}: put_value_set {:.1} ms, encode + write {:.1} ms, {records} records",
+                block.len(),
+                computed.as_secs_f64() * 1e3,
+                (start.elapsed() - computed).as_secs_f64() * 1e3
+            );
+        }
         let mut nodes = self.nodes.nodes.write().expect("lock");
         for (node_key, node) in update.node_batch.nodes() {
             nodes.insert(node_key.clone(), node.clone());
@@ -327,6 +344,11 @@ fn initial_keys() -> u64 {
 }
 
 fn run(c: &mut Criterion, name: &str, make: impl FnOnce() -> Box<dyn Contender>) {
+    if let Ok(only) = std::env::var("BRAID_STATE_BENCH_ONLY")
+        && !only.split(',').any(|wanted| wanted == name)
+    {
+        return;
+    }
     let initial = initial_keys();
     let start = Instant::now();
     let mut contender = make();
@@ -372,6 +394,18 @@ fn braid_phases() {
     for block in Workload::initial_blocks(initial) {
         braid.commit(&block);
     }
+    let stored: usize = braid
+        .backend
+        .scan_prefix(Column::Tree, &[])
+        .expect("scan")
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    eprintln!(
+        "braid: {initial} keys, tree column {:.1} MB ({:.0} bytes per key)",
+        stored as f64 / 1e6,
+        stored as f64 / initial as f64
+    );
     let mut workload = Workload::new(initial);
     for size in BLOCK_SIZES {
         let (mut prepare, mut write, mut apply, mut bytes, mut pages) = (0.0, 0.0, 0.0, 0, 0);

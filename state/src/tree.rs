@@ -280,7 +280,7 @@ impl MerkleTree {
         // memtable faster than a scattered one.
         staged
             .writes
-            .sort_unstable_by(|(a, _), (b, _)| (a.depth, a.prefix).cmp(&(b.depth, b.prefix)));
+            .sort_unstable_by_key(|(key, _)| (key.depth, key.prefix));
         for (key, page) in &staged.writes {
             match page {
                 Some(page) => batch.put(Column::Tree, key.storage_key(), page.encode()),

@@ -671,3 +671,10 @@ fn deepest_possible_path_builds_and_collapses() {
     assert_eq!(stored_pages(&backend), 1);
     assert_eq!(tree.cached_pages(), 1);
 }
+
+#[test]
+fn tree_and_update_are_send() {
+    fn send<T: Send>() {}
+    send::<MerkleTree>();
+    send::<super::TreeUpdate>();
+}
