@@ -145,6 +145,8 @@ trait Contender {
     fn commit(&mut self, block: &Block) -> [u8; 32];
     /// Housekeeping after a timed commit (untimed).
     fn tidy(&mut self) {}
+    /// Called once the initial state is built.
+    fn built(&mut self) {}
 }
 
 // ---------------------------------------------------------------------------
@@ -216,6 +218,7 @@ struct Jmt {
     nodes: JmtNodes,
     version: Version,
     stale: StaleNodeIndexBatch,
+    built: bool,
     _dir: TempDir,
 }
 
@@ -228,6 +231,7 @@ impl Jmt {
             nodes: JmtNodes::default(),
             version: 0,
             stale: Default::default(),
+            built: false,
             _dir: dir,
         }
     }
@@ -261,9 +265,7 @@ impl Contender for Jmt {
         }
         let records = batch.len();
         self.backend.write(batch).expect("write");
-        if std::env::var_os("BRAID_STATE_BENCH_JMT_PHASES").is_some()
-            && block.len() < BUILD_BLOCK as usize
-        {
+        if self.built && std::env::var_os("BRAID_STATE_BENCH_JMT_PHASES").is_some() {
             eprintln!(
                 "jmt {}: put_value_set {:.1} ms, encode + write {:.1} ms, {records} records",
                 block.len(),
@@ -279,6 +281,10 @@ impl Contender for Jmt {
         self.stale = update.stale_node_index_batch;
         self.version += 1;
         root.0
+    }
+
+    fn built(&mut self) {
+        self.built = true;
     }
 
     fn tidy(&mut self) {
@@ -325,7 +331,7 @@ impl Contender for Nomt {
                 )
             })
             .collect();
-        actuals.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        actuals.sort_unstable_by_key(|a| a.0);
         let session = self.db.begin_session(nomt::SessionParams::default());
         let finished = session.finish(actuals).expect("finish");
         let root = finished.root();
@@ -356,6 +362,7 @@ fn run(c: &mut Criterion, name: &str, make: impl FnOnce() -> Box<dyn Contender>)
         contender.commit(&block);
         contender.tidy();
     }
+    contender.built();
     eprintln!(
         "{name}: built {initial} keys in {:.1} s",
         start.elapsed().as_secs_f64()

@@ -89,6 +89,22 @@ pub trait Host {
     /// [`crate::CoreError::ScopeViolation`] outside the scope; state failures.
     fn get(&mut self, identity: &Identity, engine_key: &[u8]) -> Result<Option<Vec<u8>>>;
 
+    /// Reads a key as [`Host::get`] does, but lends the value to `read`
+    /// (`None`: absent) instead of returning a copy, so a host that holds
+    /// the bytes (the kernel does) reads without allocating.
+    ///
+    /// # Errors
+    /// As [`Host::get`]; `read` is not called then.
+    fn get_with(
+        &mut self,
+        identity: &Identity,
+        engine_key: &[u8],
+        read: &mut dyn FnMut(Option<&[u8]>),
+    ) -> Result<()> {
+        read(self.get(identity, engine_key)?.as_deref());
+        Ok(())
+    }
+
     /// Writes a key of the running engine into the invocation's working set.
     ///
     /// # Errors

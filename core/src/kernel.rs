@@ -57,9 +57,24 @@ impl<'db> BlockState<'db> {
         identity: &Identity,
         engine_key: &[u8],
     ) -> Result<Option<Vec<u8>>> {
+        self.get_with(engine, identity, engine_key, |v| v.map(<[u8]>::to_vec))
+    }
+
+    /// Reads a key as [`BlockState::get`] does and hands the value to `read`
+    /// without copying it; returns what `read` returns.
+    ///
+    /// # Errors
+    /// State failures.
+    pub fn get_with<R>(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+        read: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R> {
         match self.pending.get(engine, identity, engine_key) {
-            Some(v) => Ok(v.map(<[u8]>::to_vec)),
-            None => Ok(self.db.get(engine, identity, engine_key)?),
+            Some(v) => Ok(read(v)),
+            None => Ok(self.db.get_with(engine, identity, engine_key, read)?),
         }
     }
 
@@ -279,10 +294,7 @@ impl<'k, 'db> Kernel<'k, 'db> {
     ) -> Result<[u8; 32]> {
         let runner = self.engines.get(engine)?;
         runner.validate(code)?;
-        if self
-            .committed_get(engine, &identity, &[namespace::RECORD])?
-            .is_some()
-        {
+        if self.committed_get_with(engine, &identity, &[namespace::RECORD], |v| v.is_some())? {
             return Err(CoreError::InstanceExists { engine, identity });
         }
         let hash = keccak256(code);
@@ -319,32 +331,55 @@ impl<'k, 'db> Kernel<'k, 'db> {
     }
 
     /// Read of committed state: halted invocations of this transaction, earlier
-    /// transactions of the block, then the database.
-    fn committed_get(
+    /// transactions of the block, then the database. Hands the value to `read`.
+    fn committed_get_with<R>(
         &self,
         engine: EngineId,
         identity: &Identity,
         engine_key: &[u8],
-    ) -> Result<Option<Vec<u8>>> {
+        read: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R> {
         match self.tx_writes.get(engine, identity, engine_key) {
-            Some(v) => Ok(v.map(<[u8]>::to_vec)),
-            None => self.block.get(engine, identity, engine_key),
+            Some(v) => Ok(read(v)),
+            None => self.block.get_with(engine, identity, engine_key, read),
         }
     }
 
-    /// Read through the in-flight working sets (innermost first), then committed state.
+    /// Read through the in-flight working sets (innermost first), then
+    /// committed state. Hands the value to `read`.
+    fn layered_get_with<R>(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+        read: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R> {
+        for frame in self.stack.iter().rev() {
+            if let Some(v) = frame.writes.get(engine, identity, engine_key) {
+                return Ok(read(v));
+            }
+        }
+        self.committed_get_with(engine, identity, engine_key, read)
+    }
+
+    /// [`Kernel::layered_get_with`] returning a copy of the value.
     fn layered_get(
         &self,
         engine: EngineId,
         identity: &Identity,
         engine_key: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        for frame in self.stack.iter().rev() {
-            if let Some(v) = frame.writes.get(engine, identity, engine_key) {
-                return Ok(v.map(<[u8]>::to_vec));
-            }
-        }
-        self.committed_get(engine, identity, engine_key)
+        self.layered_get_with(engine, identity, engine_key, |v| v.map(<[u8]>::to_vec))
+    }
+
+    /// Whether a key has a value, through the in-flight working sets.
+    fn layered_contains(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+    ) -> Result<bool> {
+        self.layered_get_with(engine, identity, engine_key, |v| v.is_some())
     }
 
     fn top(&self) -> Result<&Frame> {
@@ -420,6 +455,16 @@ impl Host for Kernel<'_, '_> {
         self.layered_get(engine, identity, engine_key)
     }
 
+    fn get_with(
+        &mut self,
+        identity: &Identity,
+        engine_key: &[u8],
+        read: &mut dyn FnMut(Option<&[u8]>),
+    ) -> Result<()> {
+        let engine = self.scoped(identity)?.engine;
+        self.layered_get_with(engine, identity, engine_key, read)
+    }
+
     fn set(&mut self, identity: &Identity, engine_key: &[u8], value: &[u8]) -> Result<()> {
         self.write(identity, engine_key, Some(value))
     }
@@ -450,7 +495,7 @@ impl Host for Kernel<'_, '_> {
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
-            if self.layered_get(engine, identity, &key)?.is_some() {
+            if self.layered_contains(engine, identity, &key)? {
                 self.write(identity, &key, None)?;
             }
         }
@@ -463,7 +508,7 @@ impl Host for Kernel<'_, '_> {
         identity: &Identity,
         engine_key: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        self.committed_get(engine, identity, engine_key)
+        self.committed_get_with(engine, identity, engine_key, |v| v.map(<[u8]>::to_vec))
     }
 
     fn code(&mut self, code_hash: &[u8; 32]) -> Result<Option<Vec<u8>>> {
@@ -475,10 +520,7 @@ impl Host for Kernel<'_, '_> {
         let hash = keccak256(code);
         let key = StateKey::code(&hash);
         key::check_value(&key, code)?;
-        if self
-            .layered_get(key.engine, &key.identity, &key.engine_key)?
-            .is_none()
-        {
+        if !self.layered_contains(key.engine, &key.identity, &key.engine_key)? {
             self.top_mut()?.writes.put(
                 key.engine,
                 key.identity,

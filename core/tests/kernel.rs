@@ -148,13 +148,16 @@ fn msg(target: Identity, gas_limit: u64) -> Message {
     }
 }
 
-fn engines(list: &[Arc<ScriptEngine>]) -> Engines {
+fn engines(list: &[&Arc<ScriptEngine>]) -> Engines {
     let mut engines = Engines::new();
     for e in list {
-        engines.register(e.clone() as Arc<dyn Engine>);
+        engines.register(Arc::clone(e) as Arc<dyn Engine>);
     }
     engines
 }
+
+/// The writes of a block, as `BlockState::into_changes` returns them.
+type Changes = Vec<(StateKey, Option<Vec<u8>>)>;
 
 /// Runs `f` with a transaction kernel over an empty state, then returns what
 /// `f` returned and the block's changes (empty unless `f` committed).
@@ -162,7 +165,7 @@ fn with_kernel<T>(
     engines: &Engines,
     braid_gas: u64,
     f: impl FnOnce(Kernel<'_, '_>) -> T,
-) -> (T, Vec<(StateKey, Option<Vec<u8>>)>) {
+) -> (T, Changes) {
     let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
     let mut block = BlockState::new(&db, BlockEnv::default());
     let out = f(Kernel::new(&mut block, engines, &NoHashes, braid_gas));
@@ -171,10 +174,7 @@ fn with_kernel<T>(
 
 /// Runs one transaction of root calls `(engine, target)` and returns the
 /// results and the block's changes.
-fn run(
-    engines: &Engines,
-    calls: &[(EngineId, Identity)],
-) -> (Vec<CallResult>, Vec<(StateKey, Option<Vec<u8>>)>) {
+fn run(engines: &Engines, calls: &[(EngineId, Identity)]) -> (Vec<CallResult>, Changes) {
     let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
     let mut block = BlockState::new(&db, BlockEnv::default());
     let mut kernel = Kernel::new(&mut block, engines, &NoHashes, 1_000_000);
@@ -186,12 +186,7 @@ fn run(
     (results, block.into_changes())
 }
 
-fn value(
-    changes: &[(StateKey, Option<Vec<u8>>)],
-    engine: EngineId,
-    id: Identity,
-    key: &[u8],
-) -> Option<Vec<u8>> {
+fn value(changes: &Changes, engine: EngineId, id: Identity, key: &[u8]) -> Option<Vec<u8>> {
     changes
         .iter()
         .find(|(k, _)| k.engine == engine && k.identity == id && k.engine_key == key)
@@ -201,7 +196,7 @@ fn value(
 #[test]
 fn halt_commits_the_callee_writes() {
     let e = ScriptEngine::new(E, vec![(A, vec![Op::Set(b"k", b"1")])]);
-    let (results, changes) = run(&engines(&[e]), &[(E, A)]);
+    let (results, changes) = run(&engines(&[&e]), &[(E, A)]);
     assert_eq!(results[0].outcome, Outcome::Halt { output: vec![] });
     assert_eq!(value(&changes, E, A, b"k"), Some(b"1".to_vec()));
 }
@@ -222,7 +217,7 @@ fn fault_discards_exactly_the_callee_writes_and_the_caller_continues() {
             (B, vec![Op::Set(b"b1", b"1"), Op::Trap]),
         ],
     );
-    let (results, changes) = run(&engines(&[e.clone()]), &[(E, A)]);
+    let (results, changes) = run(&engines(&[&e]), &[(E, A)]);
     assert!(results[0].outcome.is_halt());
     assert_eq!(e.seen()[0].1.outcome, Outcome::Fault(FaultReason::Trap));
     assert_eq!(value(&changes, E, A, b"a1"), Some(b"1".to_vec()));
@@ -241,7 +236,7 @@ fn revert_discards_and_nested_halt_joins_the_caller() {
             (C, vec![Op::Set(b"c", b"1")]),
         ],
     );
-    let (_, changes) = run(&engines(&[e]), &[(E, A)]);
+    let (_, changes) = run(&engines(&[&e]), &[(E, A)]);
     assert_eq!(value(&changes, E, B, b"b"), None);
     assert_eq!(value(&changes, E, C, b"c"), Some(b"1".to_vec()));
 }
@@ -255,7 +250,7 @@ fn a_fault_of_the_caller_discards_its_halted_callees_too() {
             (B, vec![Op::Set(b"b", b"1")]),
         ],
     );
-    let (results, changes) = run(&engines(&[e.clone()]), &[(E, A)]);
+    let (results, changes) = run(&engines(&[&e]), &[(E, A)]);
     assert!(e.seen()[0].1.outcome.is_halt());
     assert_eq!(results[0].outcome, Outcome::Fault(FaultReason::Trap));
     assert!(changes.is_empty(), "{changes:?}");
@@ -273,7 +268,7 @@ fn reentrant_call_is_refused() {
             ),
         ],
     );
-    let (results, changes) = run(&engines(&[e.clone()]), &[(E, A)]);
+    let (results, changes) = run(&engines(&[&e]), &[(E, A)]);
     assert!(results[0].outcome.is_halt());
     let seen = e.seen();
     // The inner call B -> A is seen first (it returns first), then A -> B.
@@ -301,7 +296,7 @@ fn engine_wide_scope_refuses_any_second_frame_of_the_engine() {
         vec![(A, vec![Op::Call(B, 1000)]), (B, vec![Op::Set(b"b", b"1")])],
     );
     Arc::get_mut(&mut engine).unwrap().scope = ScopeKind::Engine;
-    let (_, changes) = run(&engines(&[engine.clone()]), &[(E, A)]);
+    let (_, changes) = run(&engines(&[&engine]), &[(E, A)]);
     assert_eq!(
         engine.seen()[0].1.outcome,
         Outcome::Fault(FaultReason::Reentrancy {
@@ -325,7 +320,7 @@ fn no_write_outside_the_mutator_scope() {
             E,
             vec![(A, [vec![Op::Set(b"own", b"1")], program.clone()].concat())],
         );
-        let (err, changes) = with_kernel(&engines(&[e]), 1_000_000, |mut kernel| {
+        let (err, changes) = with_kernel(&engines(&[&e]), 1_000_000, |mut kernel| {
             let err = kernel.call(E, msg(A, 1000)).unwrap_err();
             kernel.commit();
             err
@@ -353,7 +348,7 @@ fn engine_scope_may_write_any_identity_of_its_own_engine_only() {
         vec![(A, vec![Op::SetOther(B, b"k"), Op::Set(b"k", b"v")])],
     );
     Arc::get_mut(&mut engine).unwrap().scope = ScopeKind::Engine;
-    let (_, changes) = run(&engines(&[engine]), &[(E, A)]);
+    let (_, changes) = run(&engines(&[&engine]), &[(E, A)]);
     assert_eq!(changes.len(), 2);
     assert!(changes.iter().all(|(k, _)| k.engine == E));
 }
@@ -370,7 +365,7 @@ fn cross_engine_reads_see_committed_state_only() {
         ],
     );
     let f = ScriptEngine::new(F, vec![(C, vec![Op::ReadState(E, A, b"k")])]);
-    let (results, _) = run(&engines(&[e.clone(), f]), &[(E, A), (F, C)]);
+    let (results, _) = run(&engines(&[&e, &f]), &[(E, A), (F, C)]);
     assert_eq!(
         e.seen()[0].1.outcome,
         Outcome::Halt {
@@ -392,7 +387,7 @@ fn own_reads_see_the_invocations_own_writes() {
         E,
         vec![(A, vec![Op::Get(b"k"), Op::Set(b"k", b"v"), Op::Get(b"k")])],
     );
-    let (results, _) = run(&engines(&[e]), &[(E, A)]);
+    let (results, _) = run(&engines(&[&e]), &[(E, A)]);
     assert_eq!(
         results[0].outcome,
         Outcome::Halt {
@@ -411,7 +406,7 @@ fn gas_flows_from_callee_to_caller_and_runs_out() {
             (C, vec![Op::Charge(10), Op::Call(B, 20)]),
         ],
     );
-    let engines = engines(&[e.clone()]);
+    let engines = engines(&[&e]);
     let (results, _) = run(&engines, &[(E, A)]);
     assert_eq!(results[0].gas_used, 45);
     assert_eq!(e.seen()[0].1.gas_used, 30);
@@ -433,7 +428,7 @@ fn braid_gas_converts_at_the_engine_rate() {
         E,
         vec![(A, vec![Op::Charge(40)]), (B, vec![Op::Charge(40)])],
     );
-    let mut engines = engines(&[e]);
+    let mut engines = engines(&[&e]);
     engines.rates_mut().set(E, 3);
     let (effects, _) = with_kernel(&engines, 200, |mut kernel| {
         assert!(kernel.call(E, msg(A, 1000)).unwrap().outcome.is_halt());
@@ -464,7 +459,7 @@ fn call_depth_is_bounded() {
         .map(|w| (w[0], vec![Op::Call(w[1], 1_000_000)]))
         .collect();
     let e = ScriptEngine::new(E, programs);
-    let (results, _) = run(&engines(&[e.clone()]), &[(E, ids[0])]);
+    let (results, _) = run(&engines(&[&e]), &[(E, ids[0])]);
     assert!(results[0].outcome.is_halt());
     assert_eq!(
         e.seen()[0].1.outcome,
@@ -492,7 +487,7 @@ fn unknown_engine_is_a_typed_error() {
 #[test]
 fn deploy_validates_and_refuses_duplicates() {
     let e = ScriptEngine::new(E, vec![]);
-    let (hash, changes) = with_kernel(&engines(&[e]), 1000, |mut kernel| {
+    let (hash, changes) = with_kernel(&engines(&[&e]), 1000, |mut kernel| {
         assert!(matches!(
             kernel.deploy(E, A, b""),
             Err(CoreError::InvalidCode { .. })
@@ -525,7 +520,7 @@ fn oversized_value_is_a_typed_error_and_writes_nothing() {
         E,
         vec![(A, vec![Op::Set(b"ok", b"1"), Op::SetOversized(b"big")])],
     );
-    let (err, changes) = with_kernel(&engines(&[e]), 1_000_000, |mut kernel| {
+    let (err, changes) = with_kernel(&engines(&[&e]), 1_000_000, |mut kernel| {
         let err = kernel.call(E, msg(A, 1000)).unwrap_err();
         kernel.commit();
         err

@@ -61,6 +61,29 @@ impl ReadCache {
     }
 }
 
+/// Longest encoded key [`with_encoded_key`] builds on the stack (every EVM
+/// key is 21 + 1 or 21 + 33 bytes).
+const INLINE_KEY_LEN: usize = 64;
+
+/// Calls `f` with `engine ‖ identity ‖ engine_key`, encoded in a stack buffer
+/// when it fits in [`INLINE_KEY_LEN`] bytes, on the heap otherwise.
+fn with_encoded_key<R>(
+    engine: EngineId,
+    identity: &Identity,
+    engine_key: &[u8],
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
+    let len = KEY_PREFIX_LEN + engine_key.len();
+    if len > INLINE_KEY_LEN {
+        return f(&key::encode_parts(engine, identity, engine_key));
+    }
+    let mut buf = [0u8; INLINE_KEY_LEN];
+    buf[0] = engine.0;
+    buf[1..KEY_PREFIX_LEN].copy_from_slice(&identity.0);
+    buf[KEY_PREFIX_LEN..len].copy_from_slice(engine_key);
+    f(&buf[..len])
+}
+
 /// What one block commit wrote: the new root and the number of keys changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockCommit {
@@ -124,17 +147,37 @@ impl StateDb {
         identity: &Identity,
         engine_key: &[u8],
     ) -> Result<Option<Vec<u8>>> {
+        self.get_with(engine, identity, engine_key, |value| {
+            value.map(<[u8]>::to_vec)
+        })
+    }
+
+    /// Reads a committed value and hands it to `read`, without copying it:
+    /// a cache hit lends the cached bytes, a miss moves the backend's bytes
+    /// into the cache afterwards. Returns what `read` returns.
+    ///
+    /// # Errors
+    /// [`StateError::Backend`] if the backend fails on a cache miss.
+    pub fn get_with<R>(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+        read: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R> {
         if let Some(hit) = self.cache.borrow().get(engine, identity, engine_key) {
-            return Ok(hit.clone());
+            return Ok(read(hit.as_deref()));
         }
-        let value = self.backend.get(
-            Column::State,
-            &key::encode_parts(engine, identity, engine_key),
-        )?;
-        self.cache
-            .borrow_mut()
-            .insert(engine, *identity, engine_key.to_vec(), value.clone());
-        Ok(value)
+        let value = with_encoded_key(engine, identity, engine_key, |key| {
+            self.backend.get(Column::State, key)
+        })?;
+        let out = read(value.as_deref());
+        // `read` cannot hold the cache, but skip caching rather than panic if
+        // it is somehow borrowed (a `read` that reads this state on a hit).
+        if let Ok(mut cache) = self.cache.try_borrow_mut() {
+            cache.insert(engine, *identity, engine_key.to_vec(), value);
+        }
+        Ok(out)
     }
 
     /// Every committed `(engine_key, value)` of one scope whose engine key starts
@@ -320,6 +363,51 @@ mod tests {
             db.get(key.engine, &key.identity, &key.engine_key).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn stack_encoded_keys_match_encode_parts() {
+        let identity = Identity([0xab; 20]);
+        for len in [
+            0,
+            1,
+            33,
+            INLINE_KEY_LEN - KEY_PREFIX_LEN,
+            INLINE_KEY_LEN,
+            1024,
+        ] {
+            let engine_key: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let encoded = with_encoded_key(EngineId::EVM, &identity, &engine_key, <[u8]>::to_vec);
+            assert_eq!(
+                encoded,
+                key::encode_parts(EngineId::EVM, &identity, &engine_key)
+            );
+        }
+    }
+
+    #[test]
+    fn get_with_lends_hits_and_misses_alike() {
+        let mut db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
+        db.commit_block(sample_changes(8, 5), |_| vec![]).unwrap();
+        // A fresh view: the first read misses, the second hits.
+        let db = StateDb::open(db.backend().clone()).unwrap();
+        let key = StateKey::new(EngineId(2), Identity([2; 20]), vec![1, 2]);
+        for _ in 0..2 {
+            let len = db
+                .get_with(key.engine, &key.identity, &key.engine_key, |v| {
+                    v.map(<[u8]>::len)
+                })
+                .unwrap();
+            assert_eq!(len, Some(2));
+            assert_eq!(
+                db.get(key.engine, &key.identity, &key.engine_key).unwrap(),
+                Some(vec![5, 2])
+            );
+        }
+        let absent = db
+            .get_with(key.engine, &key.identity, &[9], |v| v.is_none())
+            .unwrap();
+        assert!(absent);
     }
 
     #[test]

@@ -28,7 +28,8 @@
 //!
 //! A block rewrites only the pages on the paths of its changed keys, about
 //! `log16(keys) + 1` pages per key, shared near the root; a page is 4 to
-//! 1028 bytes (about 500 on average at 1M keys).
+//! 1028 bytes (at 1M keys: 210 on average, 78 bytes per key in all; the
+//! 125k pages a 100k-key block rewrites average 330).
 //!
 //! # Cache
 //! A [`MerkleTree`] keeps the pages it has read or written in memory, up to a

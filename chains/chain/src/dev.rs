@@ -186,7 +186,7 @@ impl Signer<'_> {
             value,
             input,
             gas_limit,
-            self.count % 3 == 0,
+            self.count.is_multiple_of(3),
         )
     }
 

@@ -17,7 +17,7 @@ use alloy_consensus::TxEnvelope;
 use alloy_consensus::transaction::{SignerRecoverable, Transaction};
 use alloy_eips::Typed2718;
 use alloy_eips::eip2718::Decodable2718;
-use alloy_primitives::{Address, TxKind as AlloyTxKind, U256};
+use alloy_primitives::{Address, U256};
 use braid_core::{Identity, StateKey, keccak256, namespace};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
@@ -191,17 +191,13 @@ impl EthereumTransaction {
     /// The revm transaction environment for this transaction.
     pub fn tx_env(&self) -> TxEnv {
         let tx = &self.envelope;
-        let kind = match tx.kind() {
-            AlloyTxKind::Create => AlloyTxKind::Create,
-            AlloyTxKind::Call(to) => AlloyTxKind::Call(to),
-        };
         TxEnv::builder()
             .tx_type(Some(tx.ty()))
             .caller(self.sender)
             .gas_limit(tx.gas_limit())
             .gas_price(tx.max_fee_per_gas())
             .gas_priority_fee(tx.max_priority_fee_per_gas())
-            .kind(kind)
+            .kind(tx.kind())
             .value(tx.value())
             .data(tx.input().clone())
             .nonce(tx.nonce())

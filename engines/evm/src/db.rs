@@ -88,16 +88,17 @@ impl<'h> HostDatabase<'h> {
         if let Some(record) = self.loaded.get(&address) {
             return Ok(*record);
         }
-        let raw = self.host.get(&identity(address), &ACCOUNT_RECORD_KEY)?;
-        let record = match raw {
-            None => None,
-            Some(bytes) => Some(AccountRecord::from_bytes(&bytes).ok_or(
-                EvmError::CorruptAccount {
-                    address,
-                    len: bytes.len(),
-                },
-            )?),
-        };
+        // `Err(len)`: a stored value that is not a record.
+        let mut read = Ok(None);
+        self.host
+            .get_with(&identity(address), &ACCOUNT_RECORD_KEY, &mut |value| {
+                read = value.map_or(Ok(None), |bytes| {
+                    AccountRecord::from_bytes(bytes)
+                        .map(Some)
+                        .ok_or(bytes.len())
+                });
+            })?;
+        let record = read.map_err(|len| EvmError::CorruptAccount { address, len })?;
         self.loaded.insert(address, record);
         Ok(record)
     }
@@ -224,8 +225,14 @@ impl Database for HostDatabase<'_> {
         index: StorageKey,
     ) -> Result<StorageValue, Self::Error> {
         let key = storage_key(&index.to_be_bytes::<32>());
-        let value = self.host.get(&identity(address), &key)?;
-        Ok(value.map_or(StorageValue::ZERO, |v| StorageValue::from_be_slice(&v)))
+        let mut value = StorageValue::ZERO;
+        self.host
+            .get_with(&identity(address), &key, &mut |stored| {
+                if let Some(bytes) = stored {
+                    value = StorageValue::from_be_slice(bytes);
+                }
+            })?;
+        Ok(value)
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {

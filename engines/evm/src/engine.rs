@@ -7,14 +7,16 @@ use braid_core::{
 use revm::context::{BlockEnv, CfgEnv, TxEnv};
 use revm::context_interface::Cfg;
 use revm::context_interface::result::{EVMError, ExecutionResult, HaltReason, ResultAndState};
+use revm::interpreter::instructions::{GasTable, gas_table_spec};
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::{Address, Bytes, Log, TxKind, U256, eip4844};
-use revm::{Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
+use revm::{ExecuteCommitEvm, ExecuteEvm};
 
 use crate::cache::BytecodeCache;
 use crate::db::{HostDatabase, HostDatabaseError};
 use crate::error::{EvmError, TxContext};
 use crate::layout::{address, identity};
+use crate::scratch;
 
 /// Codes of [`FaultReason::Engine`] faults of the EVM engine, one per revm
 /// halt reason that is not out-of-gas ([`FaultReason::OutOfGas`]), then the
@@ -136,6 +138,8 @@ pub struct EvmTransactOutcome {
 pub struct EvmEngine {
     spec: SpecId,
     code: BytecodeCache,
+    /// Static gas cost per opcode for `spec`.
+    gas_table: GasTable,
 }
 
 impl EvmEngine {
@@ -145,6 +149,7 @@ impl EvmEngine {
         EvmEngine {
             spec,
             code: BytecodeCache::default(),
+            gas_table: gas_table_spec(spec),
         }
     }
 
@@ -260,13 +265,9 @@ impl EvmEngine {
         };
         let result = {
             let db = HostDatabase::new(host, &self.code);
-            let mut evm = Context::mainnet()
-                .with_db(db)
-                .with_cfg(cfg)
-                .with_block(block)
-                .build_mainnet();
-            let result = evm.transact_commit(tx);
-            evm.ctx.journaled_state.database.take_error()?;
+            let mut evm = scratch::build(db, &self.gas_table, cfg, block, tx);
+            let result = evm.replay_commit();
+            scratch::recycle(evm).take_error()?;
             result
         };
         let result = result.map_err(|e| evm_error(e, &ctx))?;
@@ -379,18 +380,27 @@ impl EvmEngine {
         };
         let result = {
             let db = HostDatabase::new(host, &self.code);
-            let mut evm = Context::mainnet()
-                .with_db(db)
-                .with_cfg(cfg)
-                .with_block(block)
-                .build_mainnet();
-            match evm.transact(tx) {
+            let mut evm = scratch::build(db, &self.gas_table, cfg, block, tx);
+            let result = evm.replay();
+            let result = match result {
+                Ok(ResultAndState { result, mut state }) if result.is_success() => {
+                    // Braid transactions carry their own nonces: undo revm's
+                    // bump of the caller's EVM nonce.
+                    if let Some(account) = state.get_mut(&caller) {
+                        account.info.nonce = account.info.nonce.saturating_sub(1);
+                    }
+                    evm.commit(state);
+                    Ok(result)
+                }
+                other => other.map(|r| r.result),
+            };
+            scratch::recycle(evm).take_error()?;
+            match result {
                 Err(EVMError::Transaction(invalid)) => {
                     use revm::context_interface::result::InvalidTransaction as I;
                     let fault = match invalid {
                         I::CallGasCostMoreThanGasLimit { .. }
                         | I::GasFloorMoreThanGasLimit { .. } => {
-                            drop(evm);
                             let _ = host.charge_gas(gas_limit);
                             return Ok(Outcome::Fault(FaultReason::OutOfGas));
                         }
@@ -412,18 +422,7 @@ impl EvmEngine {
                     };
                     return Err(evm_error(other, &ctx));
                 }
-                Ok(ResultAndState { result, mut state }) => {
-                    if result.is_success() {
-                        // Braid transactions carry their own nonces: undo revm's
-                        // bump of the caller's EVM nonce.
-                        if let Some(account) = state.get_mut(&caller) {
-                            account.info.nonce = account.info.nonce.saturating_sub(1);
-                        }
-                        evm.commit(state);
-                        evm.ctx.journaled_state.database.take_error()?;
-                    }
-                    result
-                }
+                Ok(result) => result,
             }
         };
         if host.charge_gas(result.tx_gas_used()).is_err() {

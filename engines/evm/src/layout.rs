@@ -5,7 +5,7 @@
 //!
 //! | engine key | value |
 //! |---|---|
-//! | `0x00` ([`ACCOUNT_RECORD_KEY`]) | SCALE-encoded [`AccountRecord`] (72 bytes) |
+//! | `0x00` ([`ACCOUNT_RECORD_KEY`]) | [`AccountRecord`]: nonce, balance, code hash (72 bytes) |
 //! | `0x01 ‖ slot` (33 bytes, slot big-endian) | 32-byte big-endian value; zero is never stored |
 //!
 //! Code is not stored per account: it lives once, by keccak-256 hash, under the
@@ -23,9 +23,18 @@ pub const ACCOUNT_RECORD_KEY: [u8; 1] = [namespace::RECORD];
 /// Length of an encoded [`AccountRecord`], in bytes: 8 (nonce) + 32 + 32.
 pub const ACCOUNT_RECORD_LEN: usize = 72;
 
-/// The account record stored at engine key `0x00`: nonce, balance and code
-/// hash, SCALE-encoded (nonce as 8 little-endian bytes, then the two 32-byte
-/// arrays as they are).
+/// The account record stored at engine key `0x00`, 72 bytes at fixed offsets:
+///
+/// | bytes | field |
+/// |---|---|
+/// | `0..8` | nonce, `u64` little-endian |
+/// | `8..40` | balance in wei, 256-bit big-endian |
+/// | `40..72` | code hash |
+///
+/// This is exactly the SCALE encoding of the struct (a `u64` then two byte
+/// arrays, no length prefixes); [`AccountRecord::to_bytes`] and
+/// [`AccountRecord::from_bytes`] write and read the offsets directly, and the
+/// derived SCALE codec is kept as their reference twin, checked in the tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode)]
 pub struct AccountRecord {
     /// Transaction count (EOA) or contract-creation count (contract).
@@ -63,17 +72,28 @@ impl AccountRecord {
             && (self.code_hash == KECCAK_EMPTY.0 || self.code_hash == [0; 32])
     }
 
-    /// The SCALE encoding ([`ACCOUNT_RECORD_LEN`] bytes).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.encode()
+    /// The stored form ([`ACCOUNT_RECORD_LEN`] bytes, layout in the type docs).
+    pub fn to_bytes(&self) -> [u8; ACCOUNT_RECORD_LEN] {
+        let mut bytes = [0u8; ACCOUNT_RECORD_LEN];
+        bytes[..8].copy_from_slice(&self.nonce.to_le_bytes());
+        bytes[8..40].copy_from_slice(&self.balance);
+        bytes[40..].copy_from_slice(&self.code_hash);
+        bytes
     }
 
-    /// Decodes a stored record; `None` if `bytes` is not exactly one record.
+    /// Reads a stored record; `None` if `bytes` is not exactly
+    /// [`ACCOUNT_RECORD_LEN`] bytes long.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         if bytes.len() != ACCOUNT_RECORD_LEN {
             return None;
         }
-        Self::decode(&mut &bytes[..]).ok()
+        let (nonce, rest) = bytes.split_first_chunk::<8>()?;
+        let (balance, code_hash) = rest.split_first_chunk::<32>()?;
+        Some(AccountRecord {
+            nonce: u64::from_le_bytes(*nonce),
+            balance: *balance,
+            code_hash: code_hash.try_into().ok()?,
+        })
     }
 }
 
@@ -133,7 +153,7 @@ pub fn genesis_writes(
     let record = AccountRecord::new(account.nonce, account.balance, code_hash);
     let mut writes = vec![(
         StateKey::new(EngineId::EVM, id, ACCOUNT_RECORD_KEY.to_vec()),
-        Some(record.to_bytes()),
+        Some(record.to_bytes().to_vec()),
     )];
     for (slot, value) in &account.storage {
         if !value.is_zero() {
@@ -164,6 +184,47 @@ mod tests {
         assert_eq!(AccountRecord::from_bytes(&bytes[1..]), None);
         assert!(!record.is_empty());
         assert!(AccountRecord::new(0, U256::ZERO, KECCAK_EMPTY).is_empty());
+    }
+
+    /// The fixed-offset codec against its reference twin, the derived SCALE
+    /// codec, on records with every byte position exercised.
+    #[test]
+    fn record_codec_matches_scale() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            // xorshift64: deterministic, no dev-dependency needed.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut records = vec![
+            AccountRecord::default(),
+            AccountRecord::new(u64::MAX, U256::MAX, KECCAK_EMPTY),
+        ];
+        for _ in 0..256 {
+            let mut record = AccountRecord {
+                nonce: next(),
+                ..AccountRecord::default()
+            };
+            for byte in record.balance.iter_mut().chain(record.code_hash.iter_mut()) {
+                *byte = next() as u8;
+            }
+            records.push(record);
+        }
+        for record in records {
+            let bytes = record.to_bytes();
+            assert_eq!(bytes.to_vec(), record.encode(), "{record:?}");
+            assert_eq!(AccountRecord::from_bytes(&bytes), Some(record));
+            assert_eq!(
+                AccountRecord::from_bytes(&bytes),
+                AccountRecord::decode(&mut &bytes[..]).ok()
+            );
+            assert_eq!(
+                AccountRecord::from_bytes(&[bytes.as_slice(), &[0]].concat()),
+                None
+            );
+        }
     }
 
     #[test]

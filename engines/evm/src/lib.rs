@@ -13,8 +13,8 @@
 //!
 //! # State layout (RFC 0006)
 //! Engine `0x01`, identity = the 20-byte address. Engine key `0x00` holds the
-//! SCALE-encoded [`layout::AccountRecord`] `{nonce: u64, balance: [u8; 32]
-//! big-endian, code_hash: [u8; 32]}`; `0x01 ‖ slot` (32 bytes big-endian)
+//! 72-byte [`layout::AccountRecord`] `nonce (u64 little-endian) ‖ balance
+//! (32 bytes big-endian) ‖ code_hash` (its SCALE encoding); `0x01 ‖ slot` (32 bytes big-endian)
 //! holds a 32-byte big-endian value, and a zero value deletes the key. Code
 //! lives once per keccak-256 hash under the system engine. No record means
 //! no account.
@@ -45,6 +45,7 @@ mod db;
 mod engine;
 mod error;
 pub mod layout;
+mod scratch;
 
 pub use cache::BytecodeCache;
 pub use db::{HostDatabase, HostDatabaseError};

@@ -85,7 +85,7 @@ fn naive_page_count(leaves: &BTreeMap<Hash, Hash>) -> usize {
         if leaves.len() < 2 {
             return 0;
         }
-        let here = usize::from(depth % 4 == 0);
+        let here = usize::from(depth.is_multiple_of(4));
         let split = leaves.partition_point(|key| !bit(key, depth));
         here + count(&leaves[..split], depth + 1) + count(&leaves[split..], depth + 1)
     }
