@@ -89,7 +89,7 @@ impl<'db> BlockState<'db> {
             key::check_value(&key, v)?;
         }
         self.pending
-            .put(key.engine, key.identity, key.engine_key, value);
+            .put(key.engine, key.identity, &key.engine_key, value);
         Ok(())
     }
 
@@ -260,11 +260,11 @@ impl<'k, 'db> Kernel<'k, 'db> {
             match self.stack.last_mut() {
                 Some(parent) => {
                     frame.writes.merge_into(&mut parent.writes);
-                    parent.logs.extend(frame.logs);
+                    append(&mut parent.logs, frame.logs);
                 }
                 None => {
                     frame.writes.merge_into(&mut self.tx_writes);
-                    self.effects.logs.extend(frame.logs);
+                    append(&mut self.effects.logs, frame.logs);
                 }
             }
         }
@@ -284,7 +284,8 @@ impl<'k, 'db> Kernel<'k, 'db> {
     /// = keccak256(code). Writes join the transaction like a halted root call.
     ///
     /// # Errors
-    /// [`CoreError::UnknownEngine`], [`CoreError::InvalidCode`],
+    /// [`CoreError::UnknownEngine`], [`CoreError::DeployUnsupported`] for an
+    /// engine-scoped engine, [`CoreError::InvalidCode`],
     /// [`CoreError::InstanceExists`], state failures.
     pub fn deploy(
         &mut self,
@@ -293,6 +294,9 @@ impl<'k, 'db> Kernel<'k, 'db> {
         code: &[u8],
     ) -> Result<[u8; 32]> {
         let runner = self.engines.get(engine)?;
+        if runner.scope_kind() != ScopeKind::Instance {
+            return Err(CoreError::DeployUnsupported { engine });
+        }
         runner.validate(code)?;
         if self.committed_get_with(engine, &identity, &[namespace::RECORD], |v| v.is_some())? {
             return Err(CoreError::InstanceExists { engine, identity });
@@ -303,15 +307,11 @@ impl<'k, 'db> Kernel<'k, 'db> {
         self.tx_writes.put(
             code_key.engine,
             code_key.identity,
-            code_key.engine_key,
+            &code_key.engine_key,
             Some(code.to_vec()),
         );
-        self.tx_writes.put(
-            engine,
-            identity,
-            vec![namespace::RECORD],
-            Some(hash.to_vec()),
-        );
+        self.tx_writes
+            .put(engine, identity, &[namespace::RECORD], Some(hash.to_vec()));
         Ok(hash)
     }
 
@@ -414,18 +414,33 @@ impl<'k, 'db> Kernel<'k, 'db> {
         value: Option<&[u8]>,
     ) -> Result<()> {
         let frame = self.scoped(identity)?;
-        let key = StateKey::new(frame.engine, *identity, engine_key);
-        key.check()?;
-        if let Some(v) = value {
-            key::check_value(&key, v)?;
+        let within_limits = engine_key.len() <= key::MAX_ENGINE_KEY_LEN
+            && value.is_none_or(|v| v.len() <= key::MAX_VALUE_LEN);
+        if !within_limits {
+            // The state's own checks, which name the key: built only to report it.
+            let key = StateKey::new(frame.engine, *identity, engine_key);
+            key.check()?;
+            if let Some(v) = value {
+                key::check_value(&key, v)?;
+            }
         }
         frame.writes.put(
-            key.engine,
-            key.identity,
-            key.engine_key,
+            frame.engine,
+            *identity,
+            engine_key,
             value.map(<[u8]>::to_vec),
         );
         Ok(())
+    }
+}
+
+/// Appends `logs` to `to`, taking over their buffer when `to` is empty (as
+/// it is for a transaction's first halted call).
+fn append(to: &mut Vec<Log>, logs: Vec<Log>) {
+    if to.is_empty() {
+        *to = logs;
+    } else {
+        to.extend(logs);
     }
 }
 
@@ -524,7 +539,7 @@ impl Host for Kernel<'_, '_> {
             self.top_mut()?.writes.put(
                 key.engine,
                 key.identity,
-                key.engine_key,
+                &key.engine_key,
                 Some(code.to_vec()),
             );
         }

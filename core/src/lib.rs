@@ -58,6 +58,13 @@ pub enum CoreError {
         #[source]
         reason: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// `Kernel::deploy` on an engine whose scope is the whole engine (the EVM
+    /// deploys through its own CREATE instead).
+    #[error("engine {engine} does not take deployments through the kernel")]
+    DeployUnsupported {
+        /// The engine.
+        engine: EngineId,
+    },
     /// A deploy named an instance that already exists.
     #[error("instance {identity} of engine {engine} already exists")]
     InstanceExists {
@@ -85,6 +92,19 @@ pub enum CoreError {
 
 /// `Result` with [`CoreError`].
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+/// The identity of a module instance (PVM, WASM, plugin engines; DESIGN.md
+/// "State"): `keccak256(chain_id_be8 ‖ module_name ‖ version_be4)[0..20]`.
+pub fn module_identity(chain_id: u64, module_name: &[u8], version: u32) -> Identity {
+    let mut preimage = Vec::with_capacity(12 + module_name.len());
+    preimage.extend_from_slice(&chain_id.to_be_bytes());
+    preimage.extend_from_slice(module_name);
+    preimage.extend_from_slice(&version.to_be_bytes());
+    let hash = keccak256(&preimage);
+    let mut id = [0u8; 20];
+    id.copy_from_slice(&hash[..20]);
+    Identity(id)
+}
 
 /// keccak-256 of `data` (the hash of code, as Ethereum defines it).
 pub fn keccak256(data: &[u8]) -> [u8; 32] {

@@ -14,50 +14,25 @@ use crate::{Result, StateError};
 /// Entries the read cache holds before it starts over; about 200 bytes each.
 pub const READ_CACHE_CAPACITY: usize = 4_000_000;
 
-/// `(identity) -> engine_key -> value or absent`, one map per engine.
-type ScopeCache = FxHashMap<Identity, FxHashMap<Vec<u8>, Option<Vec<u8>>>>;
-
-/// The read cache, indexed by engine, then identity, then engine key, so a hit
-/// never builds the full encoded key. Absent keys are cached too.
+/// The read cache: encoded key (`engine ‖ identity ‖ engine_key`) -> value,
+/// or `None` for a key known to be absent. One hash lookup per read; the key
+/// is encoded on the stack ([`with_encoded_key`]).
+#[derive(Default)]
 struct ReadCache {
-    engines: Vec<ScopeCache>,
-    entries: usize,
+    values: FxHashMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl ReadCache {
-    fn new() -> Self {
-        ReadCache {
-            engines: (0..256).map(|_| ScopeCache::default()).collect(),
-            entries: 0,
-        }
+    fn get(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
+        self.values.get(key)
     }
 
-    fn get(
-        &self,
-        engine: EngineId,
-        identity: &Identity,
-        engine_key: &[u8],
-    ) -> Option<&Option<Vec<u8>>> {
-        self.engines[engine.0 as usize]
-            .get(identity)?
-            .get(engine_key)
-    }
-
-    fn insert(
-        &mut self,
-        engine: EngineId,
-        identity: Identity,
-        engine_key: Vec<u8>,
-        value: Option<Vec<u8>>,
-    ) {
-        if self.entries >= READ_CACHE_CAPACITY {
-            self.engines.iter_mut().for_each(|m| m.clear());
-            self.entries = 0;
+    /// Caches `value` under the encoded `key`; a full cache starts over.
+    fn insert(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        if self.values.len() >= READ_CACHE_CAPACITY && !self.values.contains_key(&key) {
+            self.values.clear();
         }
-        let scope = self.engines[engine.0 as usize].entry(identity).or_default();
-        if scope.insert(engine_key, value).is_none() {
-            self.entries += 1;
-        }
+        self.values.insert(key, value);
     }
 }
 
@@ -65,9 +40,10 @@ impl ReadCache {
 /// key is 21 + 1 or 21 + 33 bytes).
 const INLINE_KEY_LEN: usize = 64;
 
-/// Calls `f` with `engine ‖ identity ‖ engine_key`, encoded in a stack buffer
-/// when it fits in [`INLINE_KEY_LEN`] bytes, on the heap otherwise.
-fn with_encoded_key<R>(
+/// Calls `f` with `engine ‖ identity ‖ engine_key` (as [`StateKey::encode`]),
+/// encoded in a stack buffer when it fits in [`INLINE_KEY_LEN`] bytes, on the
+/// heap otherwise.
+pub(crate) fn with_encoded_key<R>(
     engine: EngineId,
     identity: &Identity,
     engine_key: &[u8],
@@ -123,7 +99,7 @@ impl StateDb {
         Ok(StateDb {
             backend,
             tree,
-            cache: RefCell::new(ReadCache::new()),
+            cache: RefCell::new(ReadCache::default()),
         })
     }
 
@@ -165,19 +141,19 @@ impl StateDb {
         engine_key: &[u8],
         read: impl FnOnce(Option<&[u8]>) -> R,
     ) -> Result<R> {
-        if let Some(hit) = self.cache.borrow().get(engine, identity, engine_key) {
-            return Ok(read(hit.as_deref()));
-        }
-        let value = with_encoded_key(engine, identity, engine_key, |key| {
-            self.backend.get(Column::State, key)
-        })?;
-        let out = read(value.as_deref());
-        // `read` cannot hold the cache, but skip caching rather than panic if
-        // it is somehow borrowed (a `read` that reads this state on a hit).
-        if let Ok(mut cache) = self.cache.try_borrow_mut() {
-            cache.insert(engine, *identity, engine_key.to_vec(), value);
-        }
-        Ok(out)
+        with_encoded_key(engine, identity, engine_key, |key| {
+            if let Some(hit) = self.cache.borrow().get(key) {
+                return Ok(read(hit.as_deref()));
+            }
+            let value = self.backend.get(Column::State, key)?;
+            let out = read(value.as_deref());
+            // Skip caching rather than panic if the cache is borrowed (by a
+            // `read` that read this state on a hit).
+            if let Ok(mut cache) = self.cache.try_borrow_mut() {
+                cache.insert(key.to_vec(), value);
+            }
+            Ok(out)
+        })
     }
 
     /// Every committed `(engine_key, value)` of one scope whose engine key starts
@@ -264,8 +240,8 @@ impl StateDb {
         self.tree.apply(update);
         let keys_changed = changes.len();
         let mut cache = self.cache.borrow_mut();
-        for (key, value) in changes {
-            cache.insert(key.engine, key.identity, key.engine_key, value);
+        for (key, value) in encoded {
+            cache.insert(key, value);
         }
         Ok(BlockCommit { root, keys_changed })
     }

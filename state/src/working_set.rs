@@ -1,22 +1,26 @@
 //! Working sets: the writes of one invocation (or of a transaction, or of a
 //! block), layered over whatever is below them.
 //!
-//! A working set is a map `(engine, identity) -> engine_key -> Some(value) |
-//! None (deleted)`. Committing one merges it into its parent; discarding one
-//! drops it. Lookups are indexed by engine and identity first, so the hot path
-//! never builds a full encoded key.
+//! A working set is one map from the encoded state key (`engine ‖ identity ‖
+//! engine_key`, as [`StateKey::encode`]) to `Some(value)` or `None`
+//! (deleted). Committing one merges it into its parent; discarding one drops
+//! it. A lookup encodes its key on the stack (keys of up to 64 bytes, every
+//! EVM key among them) and costs one hash; a write allocates the key and the
+//! value and nothing else.
 
 use rustc_hash::FxHashMap;
 
+use crate::db::with_encoded_key;
+use crate::key::KEY_PREFIX_LEN;
 use crate::{EngineId, Identity, StateKey};
 
-/// The writes of one scope: engine key -> `Some(value)` or `None` (deleted).
-type ScopeWrites = FxHashMap<Vec<u8>, Option<Vec<u8>>>;
+/// Writes a working set has room for after its first one, without growing.
+const FIRST_CAPACITY: usize = 7;
 
-/// Writes keyed by scope, then engine key. `None` records a deletion.
+/// Writes keyed by encoded state key. `None` records a deletion.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorkingSet {
-    scopes: FxHashMap<(EngineId, Identity), ScopeWrites>,
+    writes: FxHashMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl WorkingSet {
@@ -33,10 +37,12 @@ impl WorkingSet {
         identity: &Identity,
         engine_key: &[u8],
     ) -> Option<Option<&[u8]>> {
-        self.scopes
-            .get(&(engine, *identity))
-            .and_then(|scope| scope.get(engine_key))
-            .map(|v| v.as_deref())
+        if self.writes.is_empty() {
+            return None;
+        }
+        with_encoded_key(engine, identity, engine_key, |key| {
+            self.writes.get(key).map(|v| v.as_deref())
+        })
     }
 
     /// Records a write (`Some`) or a deletion (`None`).
@@ -44,75 +50,87 @@ impl WorkingSet {
         &mut self,
         engine: EngineId,
         identity: Identity,
-        engine_key: Vec<u8>,
+        engine_key: &[u8],
         value: Option<Vec<u8>>,
     ) {
-        self.scopes
-            .entry((engine, identity))
-            .or_default()
-            .insert(engine_key, value);
+        if self.writes.capacity() == 0 {
+            // An invocation writes a handful of keys: one allocation for them.
+            self.writes.reserve(FIRST_CAPACITY);
+        }
+        let key = crate::key::encode_parts(engine, &identity, engine_key);
+        self.writes.insert(key, value);
     }
 
     /// Moves every write of `self` into `parent`, overriding the parent's.
     pub fn merge_into(self, parent: &mut WorkingSet) {
-        if parent.scopes.is_empty() {
-            parent.scopes = self.scopes;
-            return;
-        }
-        for (scope, writes) in self.scopes {
-            match parent.scopes.get_mut(&scope) {
-                Some(existing) => existing.extend(writes),
-                None => {
-                    parent.scopes.insert(scope, writes);
-                }
-            }
+        if parent.writes.is_empty() {
+            parent.writes = self.writes;
+        } else {
+            parent.writes.extend(self.writes);
         }
     }
 
     /// Number of keys written or deleted.
     pub fn len(&self) -> usize {
-        self.scopes.values().map(|s| s.len()).sum()
+        self.writes.len()
     }
 
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.scopes.values().all(|s| s.is_empty())
+        self.writes.is_empty()
     }
 
-    /// The writes of one scope whose engine key starts with `prefix`.
+    /// The writes of one scope whose engine key starts with `prefix`, as
+    /// `(engine_key, value)`. Visits every write of the set (it is meant for
+    /// the rare storage wipe, not for reads).
     pub fn scope_writes<'a>(
         &'a self,
         engine: EngineId,
         identity: &Identity,
         prefix: &'a [u8],
     ) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a {
-        self.scopes
-            .get(&(engine, *identity))
-            .into_iter()
-            .flat_map(move |scope| scope.iter())
-            .filter(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.as_slice(), v.as_deref()))
+        let identity = *identity;
+        self.writes
+            .iter()
+            .filter(move |(key, _)| {
+                let (head, engine_key) = key.split_at(KEY_PREFIX_LEN);
+                head[0] == engine.0 && head[1..] == identity.0 && engine_key.starts_with(prefix)
+            })
+            .map(|(key, value)| (&key[KEY_PREFIX_LEN..], value.as_deref()))
     }
 
-    /// The scopes this set wrote to.
+    /// The scopes this set wrote to, each once, ascending.
     pub fn scopes(&self) -> impl Iterator<Item = (EngineId, Identity)> + '_ {
-        self.scopes.keys().copied()
+        let mut scopes: Vec<(EngineId, Identity)> =
+            self.writes.keys().map(|key| split(key).0).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes.into_iter()
     }
 
     /// Every write, sorted by encoded key.
     pub fn into_changes(self) -> Vec<(StateKey, Option<Vec<u8>>)> {
-        let mut out: Vec<(StateKey, Option<Vec<u8>>)> = self
-            .scopes
+        let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = self.writes.into_iter().collect();
+        writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        writes
             .into_iter()
-            .flat_map(|((engine, identity), writes)| {
-                writes
-                    .into_iter()
-                    .map(move |(k, v)| (StateKey::new(engine, identity, k), v))
+            .map(|(mut key, value)| {
+                let (engine, identity) = split(&key).0;
+                // The engine key stays in the key's own allocation.
+                key.drain(..KEY_PREFIX_LEN);
+                (StateKey::new(engine, identity, key), value)
             })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+            .collect()
     }
+}
+
+/// `(engine, identity)` and the engine key of an encoded key written by
+/// [`WorkingSet::put`] (at least [`KEY_PREFIX_LEN`] bytes).
+fn split(key: &[u8]) -> ((EngineId, Identity), &[u8]) {
+    let (head, engine_key) = key.split_at(KEY_PREFIX_LEN);
+    let mut identity = Identity::ZERO;
+    identity.0.copy_from_slice(&head[1..]);
+    ((EngineId(head[0]), identity), engine_key)
 }
 
 #[cfg(test)]
@@ -123,16 +141,52 @@ mod tests {
     fn child_overrides_parent_on_merge() {
         let id = Identity([7; 20]);
         let mut parent = WorkingSet::new();
-        parent.put(EngineId::EVM, id, b"a".to_vec(), Some(b"1".to_vec()));
-        parent.put(EngineId::EVM, id, b"b".to_vec(), Some(b"2".to_vec()));
+        parent.put(EngineId::EVM, id, b"a", Some(b"1".to_vec()));
+        parent.put(EngineId::EVM, id, b"b", Some(b"2".to_vec()));
         let mut child = WorkingSet::new();
-        child.put(EngineId::EVM, id, b"a".to_vec(), None);
-        child.put(EngineId::PVM, id, b"c".to_vec(), Some(b"3".to_vec()));
+        child.put(EngineId::EVM, id, b"a", None);
+        child.put(EngineId::PVM, id, b"c", Some(b"3".to_vec()));
         child.merge_into(&mut parent);
         assert_eq!(parent.get(EngineId::EVM, &id, b"a"), Some(None));
         assert_eq!(parent.get(EngineId::EVM, &id, b"b"), Some(Some(&b"2"[..])));
         assert_eq!(parent.get(EngineId::PVM, &id, b"c"), Some(Some(&b"3"[..])));
         assert_eq!(parent.get(EngineId::PVM, &id, b"zz"), None);
         assert_eq!(parent.len(), 3);
+        assert_eq!(
+            parent.scopes().collect::<Vec<_>>(),
+            vec![(EngineId::EVM, id), (EngineId::PVM, id)]
+        );
+    }
+
+    #[test]
+    fn scope_writes_and_changes_keep_keys_apart() {
+        let (a, b) = (Identity([1; 20]), Identity([2; 20]));
+        let mut set = WorkingSet::new();
+        set.put(EngineId::EVM, a, &[1, 9], Some(vec![1]));
+        set.put(EngineId::EVM, a, &[0], Some(vec![2]));
+        set.put(EngineId::EVM, b, &[1, 9], None);
+        set.put(EngineId::PVM, a, &[1, 8], Some(vec![3]));
+        let mut storage: Vec<_> = set.scope_writes(EngineId::EVM, &a, &[1]).collect();
+        storage.sort();
+        assert_eq!(storage, vec![(&[1u8, 9][..], Some(&[1u8][..]))]);
+        // A long key (past the stack buffer) reads back too.
+        let long = vec![5u8; 100];
+        set.put(EngineId::EVM, b, &long, Some(vec![4]));
+        assert_eq!(set.get(EngineId::EVM, &b, &long), Some(Some(&[4u8][..])));
+        let changes = set.into_changes();
+        let keys: Vec<StateKey> = changes.iter().map(|(k, _)| k.clone()).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "changes come sorted by key");
+        assert_eq!(
+            changes[0],
+            (StateKey::new(EngineId::EVM, a, vec![0]), Some(vec![2]))
+        );
+        assert_eq!(changes.len(), 5);
+        assert!(
+            changes
+                .iter()
+                .all(|(k, _)| k.encode().len() == KEY_PREFIX_LEN + k.engine_key.len())
+        );
     }
 }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use braid_core::{
-    BlockEnv, BlockHashes, BlockState, EngineId, Engines, Identity, Kernel, Log, Message,
+    BlockEnv, BlockHashes, BlockState, CoreError, EngineId, Engines, Identity, Kernel, Log,
+    Message, ScopeKind, module_identity,
 };
 use braid_evm::{EvmEngine, EvmError};
 use braid_state::{Backend, StateDb};
@@ -12,7 +13,7 @@ use parity_scale_codec::{Decode, Encode};
 
 use crate::block::{Block, BlockHeader, RawTransaction};
 use crate::spec::ChainSpec;
-use crate::tx::{EthereumTransaction, SignedBraidTransaction, nonce_key};
+use crate::tx::{BraidCall, EthereumTransaction, SignedBraidTransaction, nonce_key};
 use crate::{ChainError, Result, TxError};
 
 const HEAD_KEY: &[u8] = b"head";
@@ -115,6 +116,11 @@ impl Chain {
         let evm = Arc::new(EvmEngine::new(spec.evm_spec.spec_id()));
         let mut engines = Engines::new();
         engines.register(evm.clone());
+        for pin in &spec.plugins {
+            let plugin = braid_plugin_loader::load(&pin.path, &pin.sha256, pin.engine)?;
+            tracing::info!(engine = %pin.engine, path = %pin.path.display(), "plugin engine loaded");
+            engines.register(Arc::new(plugin));
+        }
         *engines.rates_mut() = spec.gas_rates.clone();
         let stored_head = match db.meta(HEAD_KEY)? {
             Some(bytes) => Some(decode_header(&bytes)?),
@@ -325,6 +331,7 @@ impl Chain {
                 *gas_by_engine.entry(engine).or_insert(0) += gas;
             }
             tx_hashes.extend_from_slice(&hash);
+            tracing::debug!(block = block.number, index, kind = ?receipt.kind, success = receipt.success, gas = receipt.gas_used, "transaction applied");
             receipts.push(receipt);
         }
         let gas_used = receipts.iter().map(|r| r.gas_used).sum();
@@ -336,6 +343,13 @@ impl Chain {
             braid_core::keccak256(&tx_hashes),
             gas_used,
         )?;
+        tracing::info!(
+            number = header.number,
+            transactions = receipts.len(),
+            gas = header.gas_used,
+            root = %hex::encode(header.state_root),
+            "block committed"
+        );
         Ok(BlockReport {
             header,
             receipts,
@@ -398,9 +412,15 @@ impl Chain {
             return Err(ApplyError::Invalid(TxError::NoCalls));
         }
         for (call, c) in tx.calls.iter().enumerate() {
-            let engine = EngineId(c.engine);
-            if self.engines.get(engine).is_err() {
+            let engine = c.engine();
+            let Ok(runner) = self.engines.get(engine) else {
                 return Err(ApplyError::Invalid(TxError::UnknownEngine { call, engine }));
+            };
+            if matches!(c, BraidCall::Deploy { .. }) && runner.scope_kind() != ScopeKind::Instance {
+                return Err(ApplyError::Invalid(TxError::DeployUnsupported {
+                    call,
+                    engine,
+                }));
             }
         }
         let nonce_key = nonce_key(&sender);
@@ -425,18 +445,48 @@ impl Chain {
         }
         let mut kernel = Kernel::new(state, &self.engines, hashes, tx.gas_limit);
         let mut success = true;
+        let mut created = None;
         for call in &tx.calls {
-            let message = Message {
-                caller: sender,
-                target: Identity(call.target),
-                input: call.input.clone(),
-                value: call.value,
-                gas_limit: u64::MAX,
+            let halted = match call {
+                BraidCall::Call {
+                    engine,
+                    target,
+                    input,
+                    value,
+                } => {
+                    let message = Message {
+                        caller: sender,
+                        target: Identity(*target),
+                        input: input.clone(),
+                        value: *value,
+                        gas_limit: u64::MAX,
+                    };
+                    let result = kernel
+                        .call(EngineId(*engine), message)
+                        .map_err(|e| ApplyError::Chain(e.into()))?;
+                    result.outcome.is_halt()
+                }
+                BraidCall::Deploy {
+                    engine,
+                    name,
+                    version,
+                    code,
+                } => {
+                    let identity = module_identity(self.spec.chain_id, name, *version);
+                    match kernel.deploy(EngineId(*engine), identity, code) {
+                        Ok(_) => {
+                            created = Some(identity);
+                            true
+                        }
+                        // Deterministic refusals of the deploy: the transaction fails.
+                        Err(CoreError::InvalidCode { .. } | CoreError::InstanceExists { .. }) => {
+                            false
+                        }
+                        Err(e) => return Err(ApplyError::Chain(e.into())),
+                    }
+                }
             };
-            let result = kernel
-                .call(EngineId(call.engine), message)
-                .map_err(|e| ApplyError::Chain(e.into()))?;
-            if !result.outcome.is_halt() {
+            if !halted {
                 success = false;
                 break;
             }
@@ -454,7 +504,7 @@ impl Chain {
             success,
             gas_used: effects.braid_gas_used,
             logs: effects.logs,
-            created: None,
+            created: created.filter(|_| success),
         };
         Ok((receipt, effects.gas_by_engine))
     }

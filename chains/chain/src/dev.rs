@@ -135,19 +135,31 @@ pub fn sign_braid(
     calls: Vec<(EngineId, [u8; 20], Vec<u8>)>,
     gas_limit: u64,
 ) -> RawTransaction {
+    let calls = calls
+        .into_iter()
+        .map(|(engine, target, input)| BraidCall::Call {
+            engine: engine.0,
+            target,
+            input,
+            value: [0; 32],
+        })
+        .collect();
+    sign_braid_actions(spec, key, nonce, calls, gas_limit)
+}
+
+/// Signs a Braid transaction with `key` carrying `actions` (calls and deploys).
+pub fn sign_braid_actions(
+    spec: &ChainSpec,
+    key: &Ed25519Key,
+    nonce: u64,
+    actions: Vec<BraidCall>,
+    gas_limit: u64,
+) -> RawTransaction {
     let tx = BraidTransaction {
         chain_id: spec.chain_id,
         nonce,
         gas_limit,
-        calls: calls
-            .into_iter()
-            .map(|(engine, target, input)| BraidCall {
-                engine: engine.0,
-                target,
-                input,
-                value: [0; 32],
-            })
-            .collect(),
+        calls: actions,
     };
     let signed = tx.sign(key);
     RawTransaction::Braid(format!(
@@ -190,6 +202,18 @@ impl Signer<'_> {
         )
     }
 
+    /// A Braid transaction from Braid dev key `from` with any actions.
+    fn braid_actions(
+        &mut self,
+        from: usize,
+        actions: Vec<BraidCall>,
+        gas_limit: u64,
+    ) -> RawTransaction {
+        let nonce = self.braid_nonces[from];
+        self.braid_nonces[from] += 1;
+        sign_braid_actions(self.spec, &dev_braid_key(from), nonce, actions, gas_limit)
+    }
+
     /// A Braid transaction from Braid dev key `from` calling the EVM.
     fn braid(
         &mut self,
@@ -229,6 +253,33 @@ pub fn token_creation_code(chain_dir: &Path) -> Result<Vec<u8>> {
             message: "no string field `bytecode`".into(),
         })?;
     parse_hex_bytes("bytecode", code)
+}
+
+/// Engine id of the stack plugin engine on the dev chain.
+pub const DEV_PLUGIN_ENGINE: EngineId = EngineId(0x10);
+/// Module name and version of the dev chain's Snapshot contract (stack engine).
+pub const SNAPSHOT_MODULE: (&[u8], u32) = (b"snapshot", 1);
+
+/// The identity of the Snapshot contract on a chain with `chain_id`.
+pub fn snapshot_identity(chain_id: u64) -> braid_core::Identity {
+    braid_core::module_identity(chain_id, SNAPSHOT_MODULE.0, SNAPSHOT_MODULE.1)
+}
+
+/// Assembles `contracts/Snapshot.stack` in `chain_dir` for the stack plugin engine.
+///
+/// # Errors
+/// [`ChainError::Io`] if the source is missing; [`ChainError::BlockSyntax`] naming the
+/// line if it does not assemble.
+pub fn snapshot_code(chain_dir: &Path) -> Result<Vec<u8>> {
+    let path = chain_dir.join("contracts/Snapshot.stack");
+    let text = std::fs::read_to_string(&path).map_err(|source| ChainError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    braid_plugin_stack::assemble(&text).map_err(|e| ChainError::BlockSyntax {
+        path,
+        message: e.to_string(),
+    })
 }
 
 /// The address of Braid's token on the dev chain (deployed by dev account 0 with nonce 0).
@@ -372,6 +423,14 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
         ],
         300_000,
     ));
+    // The stack plugin engine gets its contract.
+    let deploy = BraidCall::Deploy {
+        engine: DEV_PLUGIN_ENGINE.0,
+        name: SNAPSHOT_MODULE.0.to_vec(),
+        version: SNAPSHOT_MODULE.1,
+        code: snapshot_code(chain_dir)?,
+    };
+    txs.push(s.braid_actions(0, vec![deploy], 100_000));
     blocks.push(Block {
         number: 2,
         timestamp: spec.genesis_timestamp + 24,
@@ -412,6 +471,36 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
         1,
         vec![(token, calldata(TRANSFER, (dev_braid_address(0), tokens(7))))],
         200_000,
+    ));
+    // The Snapshot contract reads dev 1's token balance from the EVM, twice:
+    // once here, once after dev 1 transfers again.
+    let snapshot = snapshot_identity(spec.chain_id).0;
+    txs.push(s.braid_actions(
+        1,
+        vec![BraidCall::Call {
+            engine: DEV_PLUGIN_ENGINE.0,
+            target: snapshot,
+            input: vec![],
+            value: [0; 32],
+        }],
+        100_000,
+    ));
+    txs.push(s.eth(
+        1,
+        call(token),
+        U256::ZERO,
+        calldata(TRANSFER, (dev_address(2), tokens(11))),
+        token_gas,
+    ));
+    txs.push(s.braid_actions(
+        0,
+        vec![BraidCall::Call {
+            engine: DEV_PLUGIN_ENGINE.0,
+            target: snapshot,
+            input: vec![],
+            value: [0; 32],
+        }],
+        100_000,
     ));
     blocks.push(Block {
         number: 3,

@@ -72,6 +72,9 @@ pub enum ChainError {
         /// What the spec describes.
         spec: String,
     },
+    /// A plugin engine pinned by the spec could not be loaded.
+    #[error(transparent)]
+    Plugin(#[from] braid_plugin_loader::PluginError),
     /// The kernel or an engine could not process a call.
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -122,6 +125,14 @@ pub enum TxError {
     #[error("call {call} names unknown engine id {engine}")]
     UnknownEngine {
         /// Index of the call in the transaction.
+        call: usize,
+        /// The engine id.
+        engine: EngineId,
+    },
+    /// A deploy names an engine that does not take deployments (the EVM deploys by CREATE).
+    #[error("call {call} deploys to engine {engine}, which does not take deployments")]
+    DeployUnsupported {
+        /// Index of the action in the transaction.
         call: usize,
         /// The engine id.
         engine: EngineId,

@@ -21,10 +21,15 @@
 //! nonce = 0
 //! code = "0x6000"
 //! storage = { "0x00" = "0x01" }
+//!
+//! [[plugins]]                # engine plugins, pinned by SHA-256 (RFC 0005)
+//! engine = "0x10"            # 0x10..=0xfe
+//! path = "plugins/libbraid_plugin_stack.so"   # relative to the spec's folder
+//! sha256 = "<64 hex digits>"
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use alloy_primitives::{Address, U256};
 use braid_core::{EngineId, GasRates};
@@ -70,6 +75,18 @@ pub struct GenesisAccount {
     pub storage: BTreeMap<U256, U256>,
 }
 
+/// An engine plugin pinned by the spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginPin {
+    /// The engine id it is assigned, in `0x10..=0xFE`.
+    pub engine: EngineId,
+    /// The shared library; relative paths are resolved against the spec's folder
+    /// by [`ChainSpec::load`].
+    pub path: PathBuf,
+    /// The SHA-256 the library must have.
+    pub sha256: [u8; 32],
+}
+
 /// A validated chain spec.
 #[derive(Clone, Debug)]
 pub struct ChainSpec {
@@ -91,6 +108,8 @@ pub struct ChainSpec {
     pub coinbase: Address,
     /// Genesis EVM accounts, sorted by address.
     pub alloc: Vec<GenesisAccount>,
+    /// Engine plugins to load, in order.
+    pub plugins: Vec<PluginPin>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +119,16 @@ struct RawSpec {
     #[serde(default)]
     gas: BTreeMap<String, u64>,
     genesis: RawGenesis,
+    #[serde(default)]
+    plugins: Vec<RawPlugin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    engine: String,
+    path: String,
+    sha256: String,
 }
 
 #[derive(Deserialize)]
@@ -221,13 +250,20 @@ impl ChainSpec {
             path: path.into(),
             source,
         })?;
-        Self::parse(&text).map_err(|e| match e {
+        let mut spec = Self::parse(&text).map_err(|e| match e {
             ChainError::SpecSyntax { message, .. } => ChainError::SpecSyntax {
                 path: path.into(),
                 message,
             },
             other => other,
-        })
+        })?;
+        let folder = path.parent().unwrap_or(Path::new("."));
+        for pin in &mut spec.plugins {
+            if pin.path.is_relative() {
+                pin.path = folder.join(&pin.path);
+            }
+        }
+        Ok(spec)
     }
 
     /// Parses and validates spec text.
@@ -324,6 +360,43 @@ impl ChainSpec {
             });
         }
         alloc.sort_by_key(|a| a.address);
+        let mut plugins: Vec<PluginPin> = Vec::with_capacity(raw.plugins.len());
+        for (i, raw_pin) in raw.plugins.iter().enumerate() {
+            let field = format!("plugins[{i}]");
+            let digits = raw_pin.engine.strip_prefix("0x").unwrap_or(&raw_pin.engine);
+            let engine = u8::from_str_radix(digits, 16)
+                .ok()
+                .map(EngineId)
+                .filter(|e| (EngineId::FIRST_PLUGIN..=EngineId::LAST_PLUGIN).contains(&e.0))
+                .ok_or_else(|| {
+                    field_err(
+                        format!("{field}.engine"),
+                        &raw_pin.engine,
+                        "a plugin engine id is 0x10..=0xfe",
+                    )
+                })?;
+            if plugins.iter().any(|p| p.engine == engine) {
+                return Err(field_err(
+                    format!("{field}.engine"),
+                    &raw_pin.engine,
+                    "two plugins share this engine id",
+                ));
+            }
+            let sha256: [u8; 32] = parse_hex_bytes(&format!("{field}.sha256"), &raw_pin.sha256)?
+                .try_into()
+                .map_err(|v: Vec<u8>| {
+                    field_err(
+                        format!("{field}.sha256"),
+                        &raw_pin.sha256,
+                        format!("a SHA-256 is 32 bytes, this is {}", v.len()),
+                    )
+                })?;
+            plugins.push(PluginPin {
+                engine,
+                path: PathBuf::from(&raw_pin.path),
+                sha256,
+            });
+        }
         Ok(ChainSpec {
             name: raw.chain.name,
             chain_id: raw.chain.chain_id,
@@ -334,6 +407,7 @@ impl ChainSpec {
             genesis_timestamp: raw.genesis.timestamp,
             coinbase,
             alloc,
+            plugins,
         })
     }
 }
@@ -392,5 +466,35 @@ storage = { "0x01" = "0x02", "0x03" = "0x00" }
         assert!(e.contains("storage") && e.contains("0xzz"), "{e}");
         let e = err_of(&GOOD.replace("balance = \"0x10\"", "code = \"0x6\""));
         assert!(e.contains(".code"), "{e}");
+    }
+
+    #[test]
+    fn plugin_pins_are_checked() {
+        let pin = |engine: &str, sha: &str| {
+            format!(
+                "{GOOD}\n[[plugins]]\nengine = \"{engine}\"\npath = \"p.so\"\nsha256 = \"{sha}\"\n"
+            )
+        };
+        let sha = "ab".repeat(32);
+        let spec = ChainSpec::parse(&pin("0x10", &sha)).unwrap();
+        assert_eq!(spec.plugins[0].engine, EngineId(0x10));
+        let e = ChainSpec::parse(&pin("0x01", &sha))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plugins[0].engine") && e.contains("0x01"), "{e}");
+        let e = ChainSpec::parse(&pin("0x10", "abcd"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plugins[0].sha256") && e.contains("2"), "{e}");
+        let twice = format!(
+            "{}[[plugins]]\nengine = \"0x10\"\npath = \"q.so\"\nsha256 = \"{sha}\"\n",
+            pin("0x10", &sha)
+        );
+        assert!(
+            ChainSpec::parse(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("share")
+        );
     }
 }

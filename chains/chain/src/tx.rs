@@ -28,17 +28,44 @@ use crate::TxError;
 /// Domain separator signed before the SCALE bytes of a Braid transaction.
 pub const BRAID_TX_DOMAIN: &[u8] = b"braid-tx";
 
-/// One call of a Braid transaction.
+/// One action of a Braid transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct BraidCall {
-    /// Engine id (`0x01` EVM, `0x02` PVM, `0x03` WASM, plugins `0x10..=0xFE`).
-    pub engine: u8,
-    /// Target identity in that engine.
-    pub target: [u8; 20],
-    /// Call data.
-    pub input: Vec<u8>,
-    /// Value, 256-bit big-endian (EVM wei; zero for engines without a currency).
-    pub value: [u8; 32],
+pub enum BraidCall {
+    /// Calls an instance.
+    Call {
+        /// Engine id (`0x01` EVM, `0x02` PVM, `0x03` WASM, plugins `0x10..=0xFE`).
+        engine: u8,
+        /// Target identity in that engine.
+        target: [u8; 20],
+        /// Call data.
+        input: Vec<u8>,
+        /// Value, 256-bit big-endian (EVM wei; zero for engines without a currency).
+        value: [u8; 32],
+    },
+    /// Deploys `code` as a new instance of an instance-scoped engine (PVM,
+    /// WASM, plugins) with identity
+    /// [`braid_core::module_identity`]`(chain_id, name, version)`.
+    Deploy {
+        /// Engine id.
+        engine: u8,
+        /// Module name.
+        name: Vec<u8>,
+        /// Module version.
+        version: u32,
+        /// The code, validated by the engine.
+        code: Vec<u8>,
+    },
+}
+
+impl BraidCall {
+    /// The engine the action addresses.
+    pub fn engine(&self) -> braid_core::EngineId {
+        match self {
+            BraidCall::Call { engine, .. } | BraidCall::Deploy { engine, .. } => {
+                braid_core::EngineId(*engine)
+            }
+        }
+    }
 }
 
 /// An unsigned Braid transaction.
@@ -50,7 +77,7 @@ pub struct BraidTransaction {
     pub nonce: u64,
     /// Budget for all calls, in Braid gas.
     pub gas_limit: u64,
-    /// The calls, run in order.
+    /// The actions, run in order, all-or-nothing.
     pub calls: Vec<BraidCall>,
 }
 
@@ -227,7 +254,7 @@ mod tests {
             chain_id: 9,
             nonce: 3,
             gas_limit: 100_000,
-            calls: vec![BraidCall {
+            calls: vec![BraidCall::Call {
                 engine: 1,
                 target: [2; 20],
                 input: vec![1, 2, 3],

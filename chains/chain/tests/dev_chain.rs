@@ -105,7 +105,8 @@ fn dev_chain_applies_its_blocks() {
             .count(),
         1
     );
-    assert_eq!(braid_ok, 3);
+    // Three EVM-calling Braid transactions, the Snapshot deploy and two Snapshot calls.
+    assert_eq!(braid_ok, 6);
     // Braid senders hold what their transactions imply; the all-or-nothing
     // transaction of sender 1 moved nothing.
     assert_eq!(
@@ -359,4 +360,85 @@ fn a_block_out_of_order_is_refused() {
         "{err}"
     );
     assert_eq!(chain.head().number, 0);
+}
+
+/// A stack-engine storage key of the Snapshot contract: `0x01 ‖ key (8 bytes BE)`.
+fn snapshot_key(key: u64) -> StateKey {
+    let mut engine_key = vec![0x01];
+    engine_key.extend_from_slice(&key.to_be_bytes());
+    StateKey::new(
+        dev::DEV_PLUGIN_ENGINE,
+        dev::snapshot_identity(spec().chain_id),
+        engine_key,
+    )
+}
+
+#[test]
+fn plugin_contract_reads_the_evm_and_its_writes_are_in_the_root() {
+    let mut chain = chain_on(Arc::new(MemoryBackend::new()));
+    for b in bundled() {
+        chain.apply_block(&b).unwrap();
+    }
+    let get = |key: &StateKey| {
+        chain
+            .db()
+            .get(key.engine, &key.identity, &key.engine_key)
+            .unwrap()
+    };
+    // Two calls, counted by the contract itself.
+    assert_eq!(get(&snapshot_key(0)), Some(2u64.to_be_bytes().to_vec()));
+    // The second call recorded exactly what the EVM token holds for dev 1
+    // (nothing moved dev 1's balance after it): its low 64 bits.
+    let balance = token_balance(&chain, dev_address(1));
+    let low64 = balance.as_limbs()[0];
+    assert_eq!(get(&snapshot_key(1)), Some(low64.to_be_bytes().to_vec()));
+    // Both keys are under engine 0x10 in the one root, with proofs.
+    for key in [snapshot_key(0), snapshot_key(1)] {
+        let value = get(&key).unwrap();
+        let proof = chain.db().prove(&key).unwrap();
+        verify_proof(&chain.db().root(), &key.encode(), Some(&value), &proof).unwrap();
+    }
+    // The plugin wrote nothing under the EVM engine: the token's storage is
+    // still exactly what the EVM wrote (conservation holds, checked above), and
+    // no key of the Snapshot identity exists outside engine 0x10.
+    let evm_keys = chain.db().scan_engine(EngineId::EVM).unwrap();
+    assert!(
+        evm_keys
+            .iter()
+            .all(|(k, _)| k.identity != dev::snapshot_identity(spec().chain_id))
+    );
+}
+
+#[test]
+fn a_plugin_whose_hash_does_not_match_the_spec_is_refused() {
+    let mut spec = spec();
+    spec.plugins[0].sha256[0] ^= 1;
+    let path = spec.plugins[0].path.display().to_string();
+    let err = Chain::open(spec, Arc::new(MemoryBackend::new())).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ChainError::Plugin(_)), "{text}");
+    assert!(text.contains(&path), "{text}");
+}
+
+#[test]
+fn deploying_to_the_evm_through_a_braid_transaction_is_refused() {
+    let deploy = braid_chain::tx::BraidCall::Deploy {
+        engine: 1,
+        name: b"x".to_vec(),
+        version: 1,
+        code: vec![0x00],
+    };
+    let tx = dev::sign_braid_actions(&spec(), &dev::dev_braid_key(0), 0, vec![deploy], 50_000);
+    assert_refused(vec![tx], |e| {
+        matches!(
+            e,
+            ChainError::InvalidTransaction {
+                reason: TxError::DeployUnsupported {
+                    engine: EngineId::EVM,
+                    ..
+                },
+                ..
+            }
+        )
+    });
 }

@@ -192,3 +192,33 @@ fn statetest_passes_a_real_vector_file() {
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(last_line(&o).ends_with(" passed, 0 failed"));
 }
+
+#[test]
+fn plugin_engine_state_is_queryable_with_a_proof() {
+    let db = tempfile::tempdir().unwrap();
+    let db = db.path().to_str().unwrap();
+    assert!(braid(&["run", &dev(), "--db", db]).status.success());
+    // The dev chain's Snapshot contract on the stack plugin engine (0x10):
+    // module_identity(4242, "snapshot", 1); its call counter is key 0x01 ‖ 0u64.
+    let identity = format!(
+        "0x{}",
+        hex::encode(braid_core::module_identity(4242, b"snapshot", 1).0)
+    );
+    let q = braid(&[
+        "query",
+        &dev(),
+        "--db",
+        db,
+        "--engine",
+        "0x10",
+        "--identity",
+        &identity,
+        "--key",
+        "0x010000000000000000",
+        "--proof",
+    ]);
+    assert!(q.status.success(), "{}", stderr(&q));
+    let out = stdout(&q);
+    assert!(out.contains("value 0x0000000000000002"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("proof 0x")), "{out}");
+}

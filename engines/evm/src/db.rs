@@ -53,20 +53,38 @@ impl From<EvmError> for HostDatabaseError {
 pub struct HostDatabase<'h> {
     host: &'h mut dyn Host,
     code: &'h BytecodeCache,
-    /// Records as read during this transaction: `None` for "no account".
-    loaded: FxHashMap<Address, Option<AccountRecord>>,
+    loaded: LoadedRecords,
     error: Option<CoreError>,
 }
+
+/// Records as read (or last written) during one transaction: `None` for "no account".
+pub(crate) type LoadedRecords = FxHashMap<Address, Option<AccountRecord>>;
 
 impl<'h> HostDatabase<'h> {
     /// A database over `host`, sharing analysed bytecode through `code`.
     pub fn new(host: &'h mut dyn Host, code: &'h BytecodeCache) -> Self {
+        Self::with_loaded(host, code, LoadedRecords::default())
+    }
+
+    /// [`HostDatabase::new`] reusing the allocation of `loaded` (cleared here).
+    pub(crate) fn with_loaded(
+        host: &'h mut dyn Host,
+        code: &'h BytecodeCache,
+        mut loaded: LoadedRecords,
+    ) -> Self {
+        loaded.clear();
         HostDatabase {
             host,
             code,
-            loaded: FxHashMap::default(),
+            loaded,
             error: None,
         }
+    }
+
+    /// Ends the database: its records map, for reuse, and the error a
+    /// [`DatabaseCommit::commit`] hit, if any.
+    pub(crate) fn finish(self) -> (LoadedRecords, Result<(), CoreError>) {
+        (self.loaded, self.error.map_or(Ok(()), Err))
     }
 
     /// The host underneath.
@@ -103,6 +121,12 @@ impl<'h> HostDatabase<'h> {
         Ok(record)
     }
 
+    /// Notes what the record of `address` now is. Through the entry API, so
+    /// overwriting a known address never grows the map.
+    fn remember(&mut self, address: Address, record: Option<AccountRecord>) {
+        *self.loaded.entry(address).or_insert(None) = record;
+    }
+
     /// Writes revm's state changes for one transaction (see the type docs).
     ///
     /// # Errors
@@ -128,7 +152,7 @@ impl<'h> HostDatabase<'h> {
             if had_record != Some(false) {
                 self.host.delete(&id, &ACCOUNT_RECORD_KEY)?;
                 self.host.delete_prefix(&id, &[namespace::STORAGE])?;
-                self.loaded.insert(address, None);
+                self.remember(address, None);
             }
             return Ok(());
         }
@@ -143,7 +167,7 @@ impl<'h> HostDatabase<'h> {
         if previous != Some(record) {
             self.host
                 .set(&id, &ACCOUNT_RECORD_KEY, &record.to_bytes())?;
-            self.loaded.insert(address, Some(record));
+            self.remember(address, Some(record));
         }
         if info.code_hash != KECCAK_EMPTY
             && previous.map(|p| p.code_hash) != Some(info.code_hash.0)

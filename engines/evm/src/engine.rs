@@ -13,7 +13,7 @@ use revm::primitives::{Address, Bytes, Log, TxKind, U256, eip4844};
 use revm::{ExecuteCommitEvm, ExecuteEvm};
 
 use crate::cache::BytecodeCache;
-use crate::db::{HostDatabase, HostDatabaseError};
+use crate::db::HostDatabaseError;
 use crate::error::{EvmError, TxContext};
 use crate::layout::{address, identity};
 use crate::scratch;
@@ -131,9 +131,12 @@ pub struct EvmTransactOutcome {
 /// The EVM (revm) as a Braid engine: engine id `0x01`, mutator scope the
 /// whole engine ([`ScopeKind::Engine`]), state layout in [`crate::layout`].
 ///
-/// Holds the spec id and the [`BytecodeCache`]; no state. Every call and
-/// transaction builds a fresh revm context over a [`HostDatabase`], so the
-/// only thing shared between transactions is analysed bytecode.
+/// Holds the spec id, its opcode gas table and the [`BytecodeCache`]; no
+/// state. Every call and transaction builds a revm EVM over a fresh
+/// [`HostDatabase`](crate::HostDatabase); the EVM's state-independent buffers
+/// (journal, call frames, memory) are reused across transactions through a
+/// per-thread scratch, emptied before each use, so what one transaction sees
+/// is only the host's state and analysed bytecode.
 #[derive(Debug)]
 pub struct EvmEngine {
     spec: SpecId,
@@ -186,9 +189,9 @@ impl EvmEngine {
             basefee: env.base_fee,
             difficulty: U256::from_be_bytes(env.difficulty),
             prevrandao: Some(env.prevrandao.into()),
-            ..BlockEnv::default()
+            blob_excess_gas_and_price: None,
+            slot_num: 0,
         };
-        block.blob_excess_gas_and_price = None;
         if self.spec.is_enabled_in(SpecId::CANCUN)
             && let Some(excess) = env.excess_blob_gas
         {
@@ -228,7 +231,7 @@ impl EvmEngine {
     ///
     /// For a VALID transaction (succeeded, reverted or halted) its state
     /// changes are written to the host with `State` semantics (see
-    /// [`HostDatabase`]), its gas used is charged with [`Host::charge_gas`],
+    /// [`HostDatabase`](crate::HostDatabase)), its gas used is charged with [`Host::charge_gas`],
     /// its logs are emitted with [`Host::log`], and the receipt is returned.
     /// A reverted or halted transaction leaves only the sender's nonce and
     /// fee and the coinbase's fee: revm's journal already rolled back the rest.
@@ -263,13 +266,9 @@ impl EvmEngine {
             base_fee: block.basefee,
             chain_id: env.chain_id,
         };
-        let result = {
-            let db = HostDatabase::new(host, &self.code);
-            let mut evm = scratch::build(db, &self.gas_table, cfg, block, tx);
-            let result = evm.replay_commit();
-            scratch::recycle(evm).take_error()?;
-            result
-        };
+        let result = scratch::with_evm(host, &self.code, &self.gas_table, cfg, block, tx, |evm| {
+            evm.replay_commit()
+        })?;
         let result = result.map_err(|e| evm_error(e, &ctx))?;
         host.charge_gas(result.tx_gas_used())
             .map_err(|_| CoreError::Invariant {
@@ -379,22 +378,21 @@ impl EvmEngine {
             ..TxEnv::default()
         };
         let result = {
-            let db = HostDatabase::new(host, &self.code);
-            let mut evm = scratch::build(db, &self.gas_table, cfg, block, tx);
-            let result = evm.replay();
-            let result = match result {
-                Ok(ResultAndState { result, mut state }) if result.is_success() => {
-                    // Braid transactions carry their own nonces: undo revm's
-                    // bump of the caller's EVM nonce.
-                    if let Some(account) = state.get_mut(&caller) {
-                        account.info.nonce = account.info.nonce.saturating_sub(1);
+            let result =
+                scratch::with_evm(host, &self.code, &self.gas_table, cfg, block, tx, |evm| {
+                    match evm.replay() {
+                        Ok(ResultAndState { result, mut state }) if result.is_success() => {
+                            // Braid transactions carry their own nonces: undo revm's
+                            // bump of the caller's EVM nonce.
+                            if let Some(account) = state.get_mut(&caller) {
+                                account.info.nonce = account.info.nonce.saturating_sub(1);
+                            }
+                            evm.commit(state);
+                            Ok(result)
+                        }
+                        other => other.map(|r| r.result),
                     }
-                    evm.commit(state);
-                    Ok(result)
-                }
-                other => other.map(|r| r.result),
-            };
-            scratch::recycle(evm).take_error()?;
+                })?;
             match result {
                 Err(EVMError::Transaction(invalid)) => {
                     use revm::context_interface::result::InvalidTransaction as I;

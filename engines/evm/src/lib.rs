@@ -36,7 +36,8 @@
 //!
 //! What it does not do: it never sees `braid-state` (only the `Host`), signs
 //! or recovers no transaction (the chain does), keeps no state between
-//! calls other than analysed bytecode, and runs no system calls (EIP-4788
+//! calls other than analysed bytecode (it does reuse revm's emptied buffers,
+//! per thread), and runs no system calls (EIP-4788
 //! beacon root, EIP-2935 block hashes, EIP-7002/7251 requests): a chain that
 //! needs them makes them. Its place in the graph: `core` <- `evm` <- `chains`.
 

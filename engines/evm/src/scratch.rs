@@ -7,31 +7,32 @@
 //! buffers around it: the journal's maps and vectors, the interpreter's
 //! shared memory, and the call frames, each with a 32 KiB operand stack
 //! (`build_mainnet` preallocates eight of them). None of these depend on the
-//! state, so [`build`] takes them from a per-thread [`Scratch`] and
-//! [`recycle`] puts them back, the way revm reuses them when one `Evm` runs
-//! many transactions. The frames and the memory hold `Rc`s, which is why the
+//! state, so [`with_evm`] takes them from a per-thread [`Scratch`] and puts
+//! them back afterwards, the way revm reuses them when one `Evm` runs many
+//! transactions. The frames and the memory hold `Rc`s, which is why the
 //! scratch lives in a thread-local and not in the (`Sync`) engine.
 //!
 //! Nothing a transaction sees leaks into the next: revm's `finalize`, run
 //! by every `transact`, empties the journal (state, logs, transient storage,
-//! entries, access list); [`build`] clears it again and the memory too, and
-//! revm reinitialises a frame in full before it runs one.
+//! entries, access list); [`with_evm`] clears it again and the memory too,
+//! and revm reinitialises a frame in full before it runs one.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use braid_core::{CoreError, Host};
 use revm::context::journal::{JournalEntry, JournalInner};
 use revm::context::{
     BlockEnv, Cfg, CfgEnv, Context, Evm, FrameStack, Journal, LocalContext, TxEnv,
 };
-use revm::context_interface::JournalTr;
 use revm::handler::instructions::InstructionProvider;
 use revm::handler::{EthFrame, EthPrecompiles};
 use revm::interpreter::instructions::{GasTable, InstructionTable, instruction_table};
 use revm::interpreter::interpreter::EthInterpreter;
 use revm::state::TransactionId;
 
-use crate::db::HostDatabase;
+use crate::cache::BytecodeCache;
+use crate::db::{HostDatabase, LoadedRecords};
 
 /// revm's mainnet context over a [`HostDatabase`].
 pub(crate) type HostContext<'h> = Context<BlockEnv, TxEnv, CfgEnv, HostDatabase<'h>>;
@@ -70,8 +71,10 @@ impl<'h> InstructionProvider for Instructions<'h> {
     }
 }
 
-/// The state-independent allocations of one revm `Evm`.
+/// The state-independent allocations of one revm `Evm` and its database.
 struct Scratch {
+    /// The database's map of records read, empty.
+    loaded: LoadedRecords,
     /// The journal, empty; its warm precompile set is that of `journal.cfg.spec`.
     journal: JournalInner<JournalEntry>,
     /// Call frames, built on first use of a call depth and kept.
@@ -86,26 +89,34 @@ thread_local! {
     static SCRATCH: Cell<Option<Scratch>> = const { Cell::new(None) };
 }
 
-/// A mainnet EVM (the spec of `cfg`, whose gas table `gas` is) over `db`,
-/// ready to run `tx` in `block` with `ExecuteEvm::replay`, made from this
-/// thread's recycled allocations if there are any. Give it back with
-/// [`recycle`]; dropping it instead only costs the reuse.
-pub(crate) fn build<'h>(
-    db: HostDatabase<'h>,
+/// Runs `run` on a mainnet EVM (the spec of `cfg`, whose gas table is
+/// `gas`) over a [`HostDatabase`] on `host`, set up to execute `tx` in
+/// `block` (`ExecuteEvm::replay`), built from this thread's recycled
+/// allocations if there are any, and recycles them afterwards.
+///
+/// # Errors
+/// The first error the database's `DatabaseCommit::commit` hit.
+pub(crate) fn with_evm<'h, R>(
+    host: &'h mut dyn Host,
+    code: &'h BytecodeCache,
     gas: &'h GasTable,
     cfg: CfgEnv,
     block: BlockEnv,
     tx: TxEnv,
-) -> HostEvm<'h> {
+    run: impl FnOnce(&mut HostEvm<'h>) -> R,
+) -> Result<R, CoreError> {
     let spec = cfg.spec;
-    let (mut journal, frames, memory) = match SCRATCH.take() {
-        Some(scratch) => (scratch.journal, scratch.frames, scratch.memory),
-        None => (
-            JournalInner::new(),
-            FrameStack::new(),
-            LocalContext::default().shared_memory_buffer,
-        ),
-    };
+    let Scratch {
+        loaded,
+        mut journal,
+        frames,
+        memory,
+    } = SCRATCH.take().unwrap_or_else(|| Scratch {
+        loaded: LoadedRecords::default(),
+        journal: JournalInner::new(),
+        frames: FrameStack::new(),
+        memory: LocalContext::default().shared_memory_buffer,
+    });
     if journal.cfg.spec != spec {
         // revm warms the precompiles only when the journal has none, so a
         // journal warmed for another fork is not reused.
@@ -113,18 +124,20 @@ pub(crate) fn build<'h>(
     }
     clear(&mut journal);
     memory.borrow_mut().clear();
-    let mut journaled_state = Journal::new_with_inner(db, journal);
-    journaled_state.set_spec_id(spec);
-    journaled_state.set_eip7708_config(
+    journal.set_spec_id(spec);
+    journal.set_eip7708_config(
         cfg.is_eip7708_disabled(),
         cfg.is_eip8246_delayed_clear_disabled(),
     );
-    Evm {
+    let mut evm = Evm {
         ctx: Context {
             block,
             tx,
             cfg,
-            journaled_state,
+            journaled_state: Journal {
+                database: HostDatabase::with_loaded(host, code, loaded),
+                inner: journal,
+            },
             chain: (),
             local: LocalContext {
                 shared_memory_buffer: memory,
@@ -136,22 +149,17 @@ pub(crate) fn build<'h>(
         instruction: Instructions::new(gas),
         precompiles: EthPrecompiles::new(spec),
         frame_stack: frames,
-    }
-}
+    };
+    let out = run(&mut evm);
 
-/// Keeps the allocations of `evm` for this thread's next [`build`] and
-/// returns its database.
-pub(crate) fn recycle(evm: HostEvm<'_>) -> HostDatabase<'_> {
-    let Evm {
-        ctx, frame_stack, ..
-    } = evm;
-    let Journal { database, inner } = ctx.journaled_state;
+    let (loaded, committed) = evm.ctx.journaled_state.database.finish();
     SCRATCH.set(Some(Scratch {
-        journal: inner,
-        frames: frame_stack,
-        memory: ctx.local.shared_memory_buffer,
+        loaded,
+        journal: evm.ctx.journaled_state.inner,
+        frames: evm.frame_stack,
+        memory: evm.ctx.local.shared_memory_buffer,
     }));
-    database
+    committed.map(|()| out)
 }
 
 /// Empties a journal, keeping its capacity, its configuration and its warm
@@ -177,4 +185,74 @@ fn clear(journal: &mut JournalInner<JournalEntry>) {
     *transaction_id = TransactionId::ZERO;
     warm_addresses.clear_coinbase_and_access_list();
     selfdestructed_addresses.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use braid_core::{
+        BlockEnv, BlockHashes, BlockState, EngineId, Engines, Kernel, Message, Outcome,
+    };
+    use braid_state::{MemoryBackend, StateDb};
+    use revm::primitives::Address;
+    use revm::primitives::hardfork::SpecId;
+
+    use crate::EvmEngine;
+    use crate::layout::{self, GenesisAccount};
+
+    struct NoHashes;
+
+    impl BlockHashes for NoHashes {
+        fn block_hash(&self, _number: u64) -> Option<[u8; 32]> {
+            None
+        }
+    }
+
+    /// Gas used by a Braid call, under `spec`, to a contract that runs
+    /// `STATICCALL(gas, 0x0b, 0, 0, 0, 0)`: `0x0b` is a precompile (warm)
+    /// from Prague on, an empty account (cold) before.
+    fn staticcall_0x0b_gas(spec: SpecId) -> u64 {
+        let contract = Address::repeat_byte(0xcc);
+        let code = vec![
+            0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x0b, 0x5a, 0xfa, 0x00,
+        ];
+        let account = GenesisAccount {
+            code,
+            ..GenesisAccount::default()
+        };
+        let mut db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
+        db.commit_block(layout::genesis_writes(contract, &account), |_| vec![])
+            .unwrap();
+        let mut engines = Engines::new();
+        engines.register(Arc::new(EvmEngine::new(spec)));
+        let mut block = BlockState::new(&db, BlockEnv::default());
+        let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, 1_000_000);
+        let message = Message {
+            caller: layout::identity(Address::repeat_byte(0x11)),
+            target: layout::identity(contract),
+            input: Vec::new(),
+            value: [0; 32],
+            gas_limit: 1_000_000,
+        };
+        let result = kernel.call(EngineId::EVM, message).unwrap();
+        assert!(
+            matches!(result.outcome, Outcome::Halt { .. }),
+            "{:?}",
+            result.outcome
+        );
+        result.gas_used
+    }
+
+    #[test]
+    fn a_journal_warmed_for_another_fork_is_not_reused() {
+        // This thread's scratch, if any, never saw Cancun's precompiles.
+        let fresh = std::thread::spawn(|| staticcall_0x0b_gas(SpecId::CANCUN))
+            .join()
+            .unwrap();
+        let prague = staticcall_0x0b_gas(SpecId::PRAGUE);
+        assert_eq!(staticcall_0x0b_gas(SpecId::CANCUN), fresh);
+        assert_ne!(prague, fresh, "the fork must matter to this call");
+        assert_eq!(staticcall_0x0b_gas(SpecId::PRAGUE), prague);
+    }
 }
