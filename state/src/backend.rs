@@ -5,7 +5,9 @@
 //! A backend knows nothing of engines or Merkle trees: it stores bytes in three
 //! [`Column`]s and applies a [`WriteBatch`] all-or-nothing.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 use std::path::Path;
 use std::sync::RwLock;
 
@@ -97,10 +99,19 @@ pub trait Backend: Send + Sync {
     fn scan_prefix(&self, column: Column, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
 }
 
-/// An in-memory backend: three ordered maps behind one lock.
+/// One column of a [`MemoryBackend`]: values in a hash map for point reads,
+/// and the keys in order for prefix scans.
+#[derive(Debug, Default)]
+struct MemoryColumn {
+    values: FxHashMap<Vec<u8>, Vec<u8>>,
+    ordered: BTreeSet<Vec<u8>>,
+}
+
+/// An in-memory backend: three columns behind one lock. Point reads are one
+/// hash lookup; scans walk the ordered key set.
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
-    columns: RwLock<[BTreeMap<Vec<u8>, Vec<u8>>; 3]>,
+    columns: RwLock<[MemoryColumn; 3]>,
 }
 
 impl MemoryBackend {
@@ -117,27 +128,38 @@ fn column_index(column: Column) -> usize {
 impl Backend for MemoryBackend {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let columns = self.columns.read().map_err(|_| StateError::Poisoned)?;
-        Ok(columns[column_index(column)].get(key).cloned())
+        Ok(columns[column_index(column)].values.get(key).cloned())
     }
 
     fn write(&self, batch: WriteBatch) -> Result<()> {
         let mut columns = self.columns.write().map_err(|_| StateError::Poisoned)?;
         for (column, key, value) in batch.ops {
-            let map = &mut columns[column_index(column)];
+            let col = &mut columns[column_index(column)];
             match value {
-                Some(value) => map.insert(key, value),
-                None => map.remove(&key),
-            };
+                Some(value) => {
+                    if !col.values.contains_key(&key) {
+                        col.ordered.insert(key.clone());
+                    }
+                    col.values.insert(key, value);
+                }
+                None => {
+                    if col.values.remove(&key).is_some() {
+                        col.ordered.remove(&key);
+                    }
+                }
+            }
         }
         Ok(())
     }
 
     fn scan_prefix(&self, column: Column, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let columns = self.columns.read().map_err(|_| StateError::Poisoned)?;
-        Ok(columns[column_index(column)]
+        let col = &columns[column_index(column)];
+        Ok(col
+            .ordered
             .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .take_while(|k| k.starts_with(prefix))
+            .map(|k| (k.clone(), col.values[k].clone()))
             .collect())
     }
 }
@@ -262,10 +284,26 @@ mod tests {
                 (b"a2".to_vec(), b"y".to_vec())
             ]
         );
+        // An overwrite replaces, never duplicates, in point reads and scans.
+        let mut batch = WriteBatch::new();
+        batch.put(Column::State, b"a2".to_vec(), b"y2".to_vec());
+        backend.write(batch).unwrap();
+        assert_eq!(
+            backend.scan_prefix(Column::State, b"a").unwrap(),
+            vec![
+                (b"a1".to_vec(), b"x".to_vec()),
+                (b"a2".to_vec(), b"y2".to_vec())
+            ]
+        );
         let mut batch = WriteBatch::new();
         batch.delete(Column::State, b"a1".to_vec());
+        batch.delete(Column::State, b"zz".to_vec());
         backend.write(batch).unwrap();
         assert_eq!(backend.get(Column::State, b"a1").unwrap(), None);
+        assert_eq!(
+            backend.scan_prefix(Column::State, b"a").unwrap(),
+            vec![(b"a2".to_vec(), b"y2".to_vec())]
+        );
     }
 
     #[test]

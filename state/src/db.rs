@@ -14,25 +14,66 @@ use crate::{Result, StateError};
 /// Entries the read cache holds before it starts over; about 200 bytes each.
 pub const READ_CACHE_CAPACITY: usize = 4_000_000;
 
-/// The read cache: encoded key (`engine ‖ identity ‖ engine_key`) -> value,
-/// or `None` for a key known to be absent. One hash lookup per read; the key
-/// is encoded on the stack ([`with_encoded_key`]).
-#[derive(Default)]
+/// One engine's cached values: identity -> engine key -> value, or `None`
+/// for a key known to be absent.
+type EngineCache = FxHashMap<Identity, FxHashMap<Vec<u8>, Option<Vec<u8>>>>;
+
+/// The read cache, indexed by engine, then identity, then engine key, so a
+/// hit never builds the full encoded key (only a miss does, for the backend).
 struct ReadCache {
-    values: FxHashMap<Vec<u8>, Option<Vec<u8>>>,
+    engines: Vec<EngineCache>,
+    entries: usize,
+}
+
+impl Default for ReadCache {
+    fn default() -> Self {
+        ReadCache {
+            engines: (0..256).map(|_| EngineCache::default()).collect(),
+            entries: 0,
+        }
+    }
 }
 
 impl ReadCache {
-    fn get(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
-        self.values.get(key)
+    fn get(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+    ) -> Option<&Option<Vec<u8>>> {
+        self.engines[engine.0 as usize]
+            .get(identity)?
+            .get(engine_key)
     }
 
-    /// Caches `value` under the encoded `key`; a full cache starts over.
-    fn insert(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
-        if self.values.len() >= READ_CACHE_CAPACITY && !self.values.contains_key(&key) {
-            self.values.clear();
+    /// Caches `value`; a full cache starts over.
+    fn insert(
+        &mut self,
+        engine: EngineId,
+        identity: Identity,
+        engine_key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    ) {
+        if self.entries >= READ_CACHE_CAPACITY {
+            self.engines.iter_mut().for_each(FxHashMap::clear);
+            self.entries = 0;
         }
-        self.values.insert(key, value);
+        let scope = self.engines[engine.0 as usize].entry(identity).or_default();
+        if scope.insert(engine_key, value).is_none() {
+            self.entries += 1;
+        }
+    }
+
+    /// Caches `value` under an encoded key (`engine ‖ identity ‖ engine_key`).
+    fn insert_encoded(&mut self, key: &[u8], value: Option<Vec<u8>>) {
+        let mut identity = [0u8; 20];
+        identity.copy_from_slice(&key[1..KEY_PREFIX_LEN]);
+        self.insert(
+            EngineId(key[0]),
+            Identity(identity),
+            key[KEY_PREFIX_LEN..].to_vec(),
+            value,
+        );
     }
 }
 
@@ -141,19 +182,19 @@ impl StateDb {
         engine_key: &[u8],
         read: impl FnOnce(Option<&[u8]>) -> R,
     ) -> Result<R> {
-        with_encoded_key(engine, identity, engine_key, |key| {
-            if let Some(hit) = self.cache.borrow().get(key) {
-                return Ok(read(hit.as_deref()));
-            }
-            let value = self.backend.get(Column::State, key)?;
-            let out = read(value.as_deref());
-            // Skip caching rather than panic if the cache is borrowed (by a
-            // `read` that read this state on a hit).
-            if let Ok(mut cache) = self.cache.try_borrow_mut() {
-                cache.insert(key.to_vec(), value);
-            }
-            Ok(out)
-        })
+        if let Some(hit) = self.cache.borrow().get(engine, identity, engine_key) {
+            return Ok(read(hit.as_deref()));
+        }
+        let value = with_encoded_key(engine, identity, engine_key, |key| {
+            self.backend.get(Column::State, key)
+        })?;
+        let out = read(value.as_deref());
+        // Skip caching rather than panic if the cache is borrowed (by a
+        // `read` that read this state on a hit).
+        if let Ok(mut cache) = self.cache.try_borrow_mut() {
+            cache.insert(engine, *identity, engine_key.to_vec(), value);
+        }
+        Ok(out)
     }
 
     /// Every committed `(engine_key, value)` of one scope whose engine key starts
@@ -241,7 +282,7 @@ impl StateDb {
         let keys_changed = changes.len();
         let mut cache = self.cache.borrow_mut();
         for (key, value) in encoded {
-            cache.insert(key, value);
+            cache.insert_encoded(&key, value);
         }
         Ok(BlockCommit { root, keys_changed })
     }
