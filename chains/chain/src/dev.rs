@@ -202,6 +202,18 @@ impl Signer<'_> {
         )
     }
 
+    /// An ERC-20 `transfer(to, amount)` of `token` from dev account `from`.
+    fn transfer(
+        &mut self,
+        from: usize,
+        token: Address,
+        to: Address,
+        amount: U256,
+    ) -> RawTransaction {
+        let input = calldata(TRANSFER, (to, amount));
+        self.eth(from, TxKind::Call(token), U256::ZERO, input, TOKEN_GAS)
+    }
+
     /// A Braid transaction from Braid dev key `from` with any actions.
     fn braid_actions(
         &mut self,
@@ -255,6 +267,9 @@ pub fn token_creation_code(chain_dir: &Path) -> Result<Vec<u8>> {
     parse_hex_bytes("bytecode", code)
 }
 
+/// Gas limit of the dev chain's token transactions.
+const TOKEN_GAS: u64 = 120_000;
+
 /// Engine id of the stack plugin engine on the dev chain.
 pub const DEV_PLUGIN_ENGINE: EngineId = EngineId(0x10);
 /// Module name and version of the dev chain's Snapshot contract (stack engine).
@@ -305,7 +320,6 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
     };
     let call = TxKind::Call;
     let eth = |n: u64| U256::from(n) * U256::from(10u64).pow(U256::from(15)); // milli-ether
-    let token_gas = 120_000;
     let mut blocks = Vec::new();
 
     // Block 1: deploy, fund, distribute.
@@ -322,32 +336,14 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
     txs.push(s.eth(0, TxKind::Create, U256::ZERO, deploy, 2_000_000));
     for i in 1..DEV_ACCOUNTS {
         txs.push(s.eth(0, call(dev_address(i)), eth(10 * i as u64), vec![], 21_000));
-        txs.push(s.eth(
-            0,
-            call(token),
-            U256::ZERO,
-            calldata(TRANSFER, (dev_address(i), tokens(10_000))),
-            token_gas,
-        ));
+        txs.push(s.transfer(0, token, dev_address(i), tokens(10_000)));
     }
     for b in 0..DEV_BRAID_KEYS {
-        txs.push(s.eth(
-            0,
-            call(token),
-            U256::ZERO,
-            calldata(TRANSFER, (dev_braid_address(b), tokens(500))),
-            token_gas,
-        ));
+        txs.push(s.transfer(0, token, dev_braid_address(b), tokens(500)));
     }
     for i in 1..DEV_ACCOUNTS {
         let to = dev_address(i % (DEV_ACCOUNTS - 1) + 1);
-        txs.push(s.eth(
-            i,
-            call(token),
-            U256::ZERO,
-            calldata(TRANSFER, (to, tokens(i as u64))),
-            token_gas,
-        ));
+        txs.push(s.transfer(i, token, to, tokens(i as u64)));
     }
     blocks.push(Block {
         number: 1,
@@ -364,7 +360,7 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
             call(token),
             U256::ZERO,
             calldata(APPROVE, (dev_address(spender), tokens(1_000))),
-            token_gas,
+            TOKEN_GAS,
         ));
     }
     for owner in 1..=5 {
@@ -374,19 +370,13 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
             call(token),
             U256::ZERO,
             calldata(TRANSFER_FROM, args),
-            token_gas,
+            TOKEN_GAS,
         ));
     }
     for round in 0..2u64 {
         for i in 1..DEV_ACCOUNTS {
             let to = dev_address((i + round as usize) % (DEV_ACCOUNTS - 1) + 1);
-            txs.push(s.eth(
-                i,
-                call(token),
-                U256::ZERO,
-                calldata(TRANSFER, (to, tokens(round + 1))),
-                token_gas,
-            ));
+            txs.push(s.transfer(i, token, to, tokens(round + 1)));
         }
     }
     for i in 1..DEV_ACCOUNTS {
@@ -399,13 +389,7 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
         ));
     }
     // Reverts: far more than the balance (InsufficientBalance).
-    txs.push(s.eth(
-        7,
-        call(token),
-        U256::ZERO,
-        calldata(TRANSFER, (dev_address(1), tokens(1_000_000_000))),
-        token_gas,
-    ));
+    txs.push(s.transfer(7, token, dev_address(1), tokens(1_000_000_000)));
     txs.push(s.braid(
         0,
         vec![(token, calldata(TRANSFER, (dev_address(1), tokens(5))))],
@@ -442,13 +426,7 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
     for round in 0..6u64 {
         for i in 1..DEV_ACCOUNTS {
             let to = dev_address((i + 2 * round as usize + 1) % (DEV_ACCOUNTS - 1) + 1);
-            txs.push(s.eth(
-                i,
-                call(token),
-                U256::ZERO,
-                calldata(TRANSFER, (to, tokens(round + 1))),
-                token_gas,
-            ));
+            txs.push(s.transfer(i, token, to, tokens(round + 1)));
         }
     }
     let args = (dev_address(1), dev_address(6), tokens(5_000));
@@ -457,7 +435,7 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
         call(token),
         U256::ZERO,
         calldata(TRANSFER_FROM, args),
-        token_gas,
+        TOKEN_GAS,
     ));
     txs.push(s.braid(
         0,
@@ -474,34 +452,18 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
     ));
     // The Snapshot contract reads dev 1's token balance from the EVM, twice:
     // once here, once after dev 1 transfers again.
-    let snapshot = snapshot_identity(spec.chain_id).0;
-    txs.push(s.braid_actions(
-        1,
+    let snapshot_call = || {
+        let target = snapshot_identity(spec.chain_id).0;
         vec![BraidCall::Call {
             engine: DEV_PLUGIN_ENGINE.0,
-            target: snapshot,
+            target,
             input: vec![],
             value: [0; 32],
-        }],
-        100_000,
-    ));
-    txs.push(s.eth(
-        1,
-        call(token),
-        U256::ZERO,
-        calldata(TRANSFER, (dev_address(2), tokens(11))),
-        token_gas,
-    ));
-    txs.push(s.braid_actions(
-        0,
-        vec![BraidCall::Call {
-            engine: DEV_PLUGIN_ENGINE.0,
-            target: snapshot,
-            input: vec![],
-            value: [0; 32],
-        }],
-        100_000,
-    ));
+        }]
+    };
+    txs.push(s.braid_actions(1, snapshot_call(), 100_000));
+    txs.push(s.transfer(1, token, dev_address(2), tokens(11)));
+    txs.push(s.braid_actions(0, snapshot_call(), 100_000));
     blocks.push(Block {
         number: 3,
         timestamp: spec.genesis_timestamp + 36,
