@@ -245,24 +245,12 @@ impl VmHost for KernelVmHost<'_> {
 /// # Panics
 /// If it is missing, saying how to build it.
 fn stack_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let file = format!(
-        "{}braid_plugin_stack{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    for dir in exe.ancestors().skip(1).take(3) {
-        for candidate in [dir.join(&file), dir.join("deps").join(&file)] {
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "{file} not found next to {}: build the workspace first \
-         (`cargo build --release --workspace --all-targets` builds the plugin library)",
-        exe.display()
-    );
+    braid_plugin_loader::find_built_library("braid_plugin_stack").unwrap_or_else(|| {
+        panic!(
+            "libbraid_plugin_stack not found next to this bench: build the workspace first \
+             (`cargo build --release --workspace --all-targets` builds the plugin library)"
+        )
+    })
 }
 
 /// The loaded plugin, pinned with its own SHA-256.

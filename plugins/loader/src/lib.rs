@@ -65,6 +65,25 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// The shared library `name` (file `lib{name}.so` on Linux) as cargo builds
+/// a workspace member: looked up next to the running executable and in the
+/// `deps/` folder beside it, up to three folders up (so it is found from
+/// `target/release/deps/<test or bench>`). For tests and benches that load
+/// a plugin the workspace builds; `None` if it is not there.
+pub fn find_built_library(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let file = format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    exe.ancestors()
+        .skip(1)
+        .take(3)
+        .flat_map(|dir| [dir.join(&file), dir.join("deps").join(&file)])
+        .find(|candidate| candidate.is_file())
+}
+
 /// Loads the plugin at `path` as engine `engine`.
 ///
 /// Order: engine id in `0x10..=0xFE`; read the file; SHA-256 equal to

@@ -26,24 +26,12 @@ const ABORT_CHILD_ENV: &str = "BRAID_PLUGIN_ABORT_CHILD_DB";
 /// own path (`target/release/deps/plugin-*`). Panics, saying how to build
 /// it, if it is missing.
 fn library(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let file = format!(
-        "{}{name}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    for dir in exe.ancestors().skip(1).take(3) {
-        for candidate in [dir.join(&file), dir.join("deps").join(&file)] {
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "{file} not found next to {}: build the workspace first \
-         (`cargo test --release --workspace` builds every plugin library)",
-        exe.display()
-    );
+    braid_plugin_loader::find_built_library(name).unwrap_or_else(|| {
+        panic!(
+            "lib{name} not found next to this test: build the workspace first \
+             (`cargo test --release --workspace` builds every plugin library)"
+        )
+    })
 }
 
 fn digest_of(path: &PathBuf) -> [u8; 32] {
