@@ -1,0 +1,913 @@
+//! The reference PVM backend: a [`Module`] pre-decodes a program once into
+//! an instruction array with resolved branch targets and per-block gas; an
+//! [`Instance`] runs it (GP 0.7.2 Appendix A, Ψ and Ψ₁).
+//!
+//! Gas follows the conformance vectors (polkavm's "naive" model): a basic
+//! block's instructions (1 gas each) are charged together when the block is
+//! entered, and a block that cannot be paid for ends the run out of gas at
+//! its first instruction with the gas untouched. RFC 0003 explains how this
+//! differs from strict GP 0.7.2 on page faults.
+
+use std::sync::Arc;
+
+use crate::blob::{HALT_ADDRESS, INPUT_SIZE, MemoryLayout, ProgramBlob, StandardProgram};
+use crate::decode::{decode, is_instruction_start};
+use crate::error::{PvmError, Result};
+use crate::isa::{Instruction, InstructionVisitor, PvmSpec, Reg};
+use crate::memory::{AccessFault, Memory};
+
+/// Instruction index meaning "not a valid jump target".
+const INVALID: u32 = u32::MAX;
+
+/// Why [`Instance::run`] returned (GP ε).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// A dynamic jump to [`HALT_ADDRESS`] (GP ∎).
+    Halt,
+    /// `trap`, an invalid instruction, a jump to a non-block start, or an
+    /// access below 64 KiB (GP ☇).
+    Panic,
+    /// The next basic block costs more gas than is left (GP ∞).
+    OutOfGas,
+    /// An access to the inaccessible (or, writing, read-only) page at this
+    /// page-aligned address (GP F).
+    PageFault(u32),
+    /// `ecalli` with this immediate (GP h̵). [`Instance::run`] again resumes
+    /// after it.
+    HostCall(u32),
+}
+
+/// A validated, pre-decoded program, cheap to clone (the wasmtime `Module`).
+#[derive(Clone, Debug)]
+pub struct Module {
+    code: Arc<Code>,
+}
+
+#[derive(Debug)]
+struct Code {
+    spec: PvmSpec,
+    /// Instructions in pc order, then one implicit `trap` at the code's end.
+    /// Branch targets are instruction indices ([`INVALID`] if not a block start).
+    instructions: Vec<Instruction>,
+    /// The pc of each instruction.
+    pcs: Vec<u32>,
+    /// Gas charged when a block is entered at this index (0: not a block start).
+    block_gas: Vec<u32>,
+    /// The jump table, as instruction indices ([`INVALID`] if not a block start).
+    jump_table: Vec<u32>,
+    /// The raw jump table, as pcs.
+    jump_table_pcs: Vec<u32>,
+    code_len: u32,
+    /// The data of a standard program.
+    standard: Option<StandardData>,
+}
+
+#[derive(Debug)]
+struct StandardData {
+    ro_data: Vec<u8>,
+    rw_data: Vec<u8>,
+    layout: MemoryLayout,
+}
+
+impl Module {
+    /// Decodes a raw program blob (GP `deblob`).
+    pub fn from_blob(blob: &ProgramBlob, spec: PvmSpec) -> Module {
+        Module {
+            code: Arc::new(Code::new(blob, spec, None)),
+        }
+    }
+
+    /// Decodes a standard program (GP 0.7.2 §A.7).
+    ///
+    /// # Errors
+    /// [`PvmError::MemoryLayoutTooLarge`] if its regions do not fit.
+    pub fn from_standard(program: &StandardProgram, spec: PvmSpec) -> Result<Module> {
+        let layout = program.layout()?;
+        let data = StandardData {
+            ro_data: program.ro_data.clone(),
+            rw_data: program.rw_data.clone(),
+            layout,
+        };
+        Ok(Module {
+            code: Arc::new(Code::new(&program.blob, spec, Some(data))),
+        })
+    }
+
+    /// Parses and decodes a standard program from its bytes.
+    ///
+    /// # Errors
+    /// As [`StandardProgram::parse`].
+    pub fn parse_standard(bytes: &[u8], spec: PvmSpec) -> Result<Module> {
+        Module::from_standard(&StandardProgram::parse(bytes)?, spec)
+    }
+
+    /// The checks Braid adds at deploy time, beyond what the Gray Paper
+    /// needs to run a program: the code is not empty, pc 0 holds a valid
+    /// instruction, and every jump table entry points inside the code.
+    ///
+    /// # Errors
+    /// [`PvmError::EmptyCode`], [`PvmError::InvalidEntry`],
+    /// [`PvmError::JumpTableEntryOutOfRange`].
+    pub fn validate_for_deploy(&self) -> Result<()> {
+        let code = &self.code;
+        if code.code_len == 0 {
+            return Err(PvmError::EmptyCode);
+        }
+        if code.pcs[0] != 0 || code.instructions[0] == Instruction::invalid {
+            return Err(PvmError::InvalidEntry {
+                byte: code.entry_byte(),
+            });
+        }
+        for (index, &target) in code.jump_table_pcs.iter().enumerate() {
+            if target >= code.code_len {
+                return Err(PvmError::JumpTableEntryOutOfRange {
+                    index,
+                    target,
+                    code_len: code.code_len,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The instruction set version.
+    pub fn spec(&self) -> PvmSpec {
+        self.code.spec
+    }
+
+    /// Number of instructions (including the implicit final `trap`).
+    pub fn instruction_count(&self) -> usize {
+        self.code.instructions.len()
+    }
+
+    /// Whether the module was built from a standard program.
+    pub fn is_standard(&self) -> bool {
+        self.code.standard.is_some()
+    }
+}
+
+impl Code {
+    fn entry_byte(&self) -> u8 {
+        match self.instructions[0].opcode() {
+            Some(op) if self.pcs[0] == 0 => op.byte(),
+            _ => 0xFF,
+        }
+    }
+
+    fn new(blob: &ProgramBlob, spec: PvmSpec, standard: Option<StandardData>) -> Code {
+        let code_len = blob.code.len() as u32;
+        let mut instructions = Vec::new();
+        let mut pcs = Vec::new();
+        // Follow the instruction chain from pc 0 (GP A.2: ı' = ı + 1 + skip(ı)).
+        let mut pc = 0u32;
+        let mut starts_block = vec![true];
+        while pc < code_len {
+            let (instruction, skip) = decode(&blob.code, &blob.bitmask, pc, spec);
+            instructions.push(instruction);
+            pcs.push(pc);
+            let ends_block = instruction.opcode().is_none_or(|op| op.is_terminator());
+            starts_block.push(ends_block);
+            pc = pc + 1 + skip;
+        }
+        // The code is followed by zeros: an implicit `trap`.
+        instructions.push(Instruction::trap {});
+        pcs.push(code_len.max(pc));
+        // A block starts at pc 0 and after each terminator, at an instruction
+        // start the bitmask marks (GP ϖ); the implicit final `trap` starts
+        // one only after a terminator. Each block's whole cost sits on its
+        // first instruction; every other index costs 0.
+        let n = instructions.len();
+        let mut block_gas = vec![0u32; n];
+        let mut start = 0;
+        for i in 0..n {
+            let is_start = i == 0
+                || (starts_block[i]
+                    && (i == n - 1 || is_instruction_start(&blob.bitmask, code_len, pcs[i])));
+            if is_start {
+                start = i;
+            }
+            block_gas[start] += instructions[i].opcode().map_or(1, |op| op.gas());
+        }
+        let block_at = |pc: u32| -> u32 {
+            match pcs.binary_search(&pc) {
+                Ok(i) if block_gas[i] > 0 && pc < code_len => i as u32,
+                _ => INVALID,
+            }
+        };
+        let instructions = instructions
+            .iter()
+            .map(|instruction| instruction.map_target(block_at))
+            .collect();
+        let jump_table = blob.jump_table.iter().map(|&pc| block_at(pc)).collect();
+        Code {
+            spec,
+            instructions,
+            pcs,
+            block_gas,
+            jump_table,
+            jump_table_pcs: blob.jump_table.clone(),
+            code_len,
+            standard,
+        }
+    }
+}
+
+/// One run of a [`Module`]: registers, memory, gas and position (the
+/// wasmtime `Instance`).
+#[derive(Clone, Debug)]
+pub struct Instance {
+    module: Module,
+    regs: [u64; 16],
+    memory: Memory,
+    gas: i64,
+    /// Index of the instruction that caused the last exit (or the next to run).
+    index: u32,
+    /// Index to continue at, and whether entering it charges its block.
+    next: u32,
+    charge_next: bool,
+    heap_top: u32,
+    heap_limit: u32,
+}
+
+impl Instance {
+    /// An instance of `module` with no accessible memory, every register 0,
+    /// no gas, at pc 0.
+    pub fn new(module: &Module) -> Instance {
+        Instance {
+            module: module.clone(),
+            regs: [0; 16],
+            memory: Memory::new(),
+            gas: 0,
+            index: 0,
+            next: 0,
+            charge_next: true,
+            heap_top: 0,
+            heap_limit: 0,
+        }
+    }
+
+    /// An instance of a standard program set up per GP 0.7.2 eq. A.42-A.43:
+    /// memory regions filled, `r0` = [`HALT_ADDRESS`], `r1` = stack top,
+    /// `r7` = input address, `r8` = input length.
+    ///
+    /// # Errors
+    /// [`PvmError::InputTooLarge`] past the 16 MiB argument region.
+    ///
+    /// # Panics
+    /// If `module` was not built from a standard program.
+    pub fn standard(module: &Module, input: &[u8], gas: i64) -> Result<Instance> {
+        let data = module
+            .code
+            .standard
+            .as_ref()
+            .expect("Instance::standard needs a module built from a standard program");
+        if input.len() > INPUT_SIZE as usize {
+            return Err(PvmError::InputTooLarge {
+                len: input.len(),
+                limit: INPUT_SIZE,
+            });
+        }
+        let l = data.layout;
+        let mut instance = Instance::new(module);
+        let m = &mut instance.memory;
+        m.map(l.ro_start, u64::from(l.ro_len), false);
+        m.init(l.ro_start, &data.ro_data);
+        m.map(l.rw_start, u64::from(l.rw_len), true);
+        m.init(l.rw_start, &data.rw_data);
+        m.map(l.stack_start, u64::from(l.stack_len), true);
+        m.map(l.input_start, input.len() as u64, false);
+        m.init(l.input_start, input);
+        instance.heap_top = l.rw_start + l.rw_len;
+        instance.heap_limit = l.heap_limit;
+        instance.regs[0] = u64::from(HALT_ADDRESS);
+        instance.regs[1] = u64::from(l.stack_start + l.stack_len);
+        instance.regs[7] = u64::from(l.input_start);
+        instance.regs[8] = input.len() as u64;
+        instance.gas = gas;
+        Ok(instance)
+    }
+
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Register `reg`.
+    pub fn reg(&self, reg: Reg) -> u64 {
+        self.regs[reg.slot()]
+    }
+
+    /// Sets register `reg`.
+    pub fn set_reg(&mut self, reg: Reg, value: u64) {
+        self.regs[reg.slot()] = value;
+    }
+
+    /// The 13 registers.
+    pub fn regs(&self) -> [u64; 13] {
+        let mut out = [0; 13];
+        out.copy_from_slice(&self.regs[..13]);
+        out
+    }
+
+    /// Gas left.
+    pub fn gas(&self) -> i64 {
+        self.gas
+    }
+
+    /// Sets the gas left.
+    pub fn set_gas(&mut self, gas: i64) {
+        self.gas = gas;
+    }
+
+    /// The guest memory.
+    pub fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
+    /// The guest memory, for setting up or for host calls.
+    pub fn memory_mut(&mut self) -> &mut Memory {
+        &mut self.memory
+    }
+
+    /// Sets where the next [`Instance::run`] starts, as a block entry.
+    /// A pc that is not a block start makes the run panic there.
+    pub fn set_pc(&mut self, pc: u32) {
+        let code = &self.module.code;
+        self.next = match code.pcs.binary_search(&pc) {
+            Ok(i) if code.block_gas[i] > 0 => i as u32,
+            _ => INVALID,
+        };
+        self.index = self.next;
+        self.charge_next = true;
+    }
+
+    /// The pc of the instruction that caused the last exit: the `trap`, the
+    /// faulting access, the `ecalli`, the halting jump, or the first
+    /// instruction of the block that could not be paid for.
+    pub fn pc(&self) -> u32 {
+        let code = &self.module.code;
+        code.pcs
+            .get(self.index as usize)
+            .copied()
+            .unwrap_or(code.code_len)
+    }
+
+    /// The current heap top (`sbrk` grows it).
+    pub fn heap_top(&self) -> u32 {
+        self.heap_top
+    }
+
+    /// Runs until an exit. After [`ExitReason::HostCall`] the caller handles
+    /// the call (reading and writing registers and memory) and runs again;
+    /// execution continues after the `ecalli`.
+    pub fn run(&mut self) -> ExitReason {
+        let code = Arc::clone(&self.module.code);
+        let mut index = self.next;
+        let mut charge = self.charge_next;
+        if index == INVALID {
+            return ExitReason::Panic;
+        }
+        loop {
+            if charge {
+                let cost = i64::from(code.block_gas[index as usize]);
+                if self.gas < cost {
+                    self.index = index;
+                    self.next = index;
+                    self.charge_next = true;
+                    return ExitReason::OutOfGas;
+                }
+                self.gas -= cost;
+            }
+            self.index = index;
+            let instruction = code.instructions[index as usize];
+            match instruction.visit(&mut Exec {
+                instance: self,
+                code: &code,
+            }) {
+                Control::Next => {
+                    index += 1;
+                    charge = false;
+                }
+                Control::Jump(target) => {
+                    if target == INVALID {
+                        return self.exit_at(index, ExitReason::Panic);
+                    }
+                    index = target;
+                    charge = true;
+                }
+                Control::Exit(reason) => return self.exit_at(index, reason),
+            }
+        }
+    }
+
+    #[cold]
+    fn exit_at(&mut self, index: u32, reason: ExitReason) -> ExitReason {
+        self.index = index;
+        match reason {
+            ExitReason::HostCall(_) => {
+                self.next = index + 1;
+                self.charge_next = false;
+            }
+            _ => {
+                self.next = INVALID;
+                self.charge_next = false;
+            }
+        }
+        reason
+    }
+
+    fn sbrk(&mut self, size: u64) -> u64 {
+        if size == 0 {
+            return u64::from(self.heap_top);
+        }
+        let Ok(size) = u32::try_from(size) else {
+            return 0;
+        };
+        let Some(new_top) = self.heap_top.checked_add(size) else {
+            return 0;
+        };
+        if new_top > self.heap_limit {
+            return 0;
+        }
+        let mapped_end = self
+            .memory
+            .region_end(self.heap_top.saturating_sub(1))
+            .unwrap_or(u64::from(self.heap_top));
+        if u64::from(new_top) > mapped_end {
+            self.memory
+                .map(mapped_end as u32, u64::from(new_top) - mapped_end, true);
+        }
+        self.heap_top = new_top;
+        u64::from(new_top)
+    }
+}
+
+/// What to do after an instruction.
+enum Control {
+    /// Run the next instruction of the same block.
+    Next,
+    /// Enter the block at this index (charging it), or panic if [`INVALID`].
+    Jump(u32),
+    /// Stop.
+    Exit(ExitReason),
+}
+
+struct Exec<'a> {
+    instance: &'a mut Instance,
+    code: &'a Code,
+}
+
+#[inline(always)]
+fn sext32(x: u64) -> u64 {
+    x as u32 as i32 as i64 as u64
+}
+
+#[inline(always)]
+fn imm64(x: u32) -> u64 {
+    x as i32 as i64 as u64
+}
+
+impl Exec<'_> {
+    #[inline(always)]
+    fn get(&self, r: Reg) -> u64 {
+        self.instance.regs[r.slot()]
+    }
+
+    #[inline(always)]
+    fn set(&mut self, r: Reg, value: u64) -> Control {
+        self.instance.regs[r.slot()] = value;
+        Control::Next
+    }
+
+    #[inline(always)]
+    fn next_index(&self) -> u32 {
+        self.instance.index + 1
+    }
+
+    #[inline(always)]
+    fn branch(&self, taken: bool, target: u32) -> Control {
+        Control::Jump(if taken { target } else { self.next_index() })
+    }
+
+    /// A dynamic jump (GP eq. A.18).
+    #[inline(always)]
+    fn djump(&self, address: u32) -> Control {
+        if address == HALT_ADDRESS {
+            return Control::Exit(ExitReason::Halt);
+        }
+        let table = &self.code.jump_table;
+        if address == 0 || !address.is_multiple_of(2) || (address / 2) as usize > table.len() {
+            return Control::Exit(ExitReason::Panic);
+        }
+        Control::Jump(table[(address / 2 - 1) as usize])
+    }
+
+    #[inline(always)]
+    fn load<const N: usize>(&mut self, d: Reg, address: u64, signed: bool) -> Control {
+        match self.instance.memory.read::<N>(address as u32) {
+            Ok(bytes) => {
+                let mut wide = [0u8; 8];
+                wide[..N].copy_from_slice(&bytes);
+                let mut value = u64::from_le_bytes(wide);
+                if signed && N < 8 {
+                    let shift = 64 - 8 * N as u32;
+                    value = (((value << shift) as i64) >> shift) as u64;
+                }
+                self.set(d, value)
+            }
+            Err(fault) => fault_exit(fault),
+        }
+    }
+
+    #[inline(always)]
+    fn store<const N: usize>(&mut self, address: u64, value: u64) -> Control {
+        match self
+            .instance
+            .memory
+            .write(address as u32, &value.to_le_bytes()[..N])
+        {
+            Ok(()) => Control::Next,
+            Err(fault) => fault_exit(fault),
+        }
+    }
+}
+
+#[cold]
+fn fault_exit(fault: AccessFault) -> Control {
+    Control::Exit(match fault {
+        AccessFault::Panic => ExitReason::Panic,
+        AccessFault::Page(address) => ExitReason::PageFault(address),
+    })
+}
+
+fn div_s_64(a: i64, b: i64) -> u64 {
+    if b == 0 {
+        u64::MAX
+    } else if a == i64::MIN && b == -1 {
+        a as u64
+    } else {
+        (a / b) as u64
+    }
+}
+
+fn rem_s_64(a: i64, b: i64) -> u64 {
+    if b == 0 {
+        a as u64
+    } else if a == i64::MIN && b == -1 {
+        0
+    } else {
+        (a % b) as u64
+    }
+}
+
+fn div_s_32(a: i32, b: i32) -> u64 {
+    if b == 0 {
+        u64::MAX
+    } else if a == i32::MIN && b == -1 {
+        a as i64 as u64
+    } else {
+        (a / b) as i64 as u64
+    }
+}
+
+fn rem_s_32(a: i32, b: i32) -> u64 {
+    if b == 0 {
+        a as i64 as u64
+    } else if a == i32::MIN && b == -1 {
+        0
+    } else {
+        (a % b) as i64 as u64
+    }
+}
+
+/// Three-register ALU instructions: `$name(d, a, b) => expr of (a, b)`.
+macro_rules! alu3 {
+    ($($name:ident($a:ident, $b:ident) => $e:expr;)*) => {$(
+        #[inline(always)]
+        fn $name(&mut self, d: Reg, a: Reg, b: Reg) -> Control {
+            let ($a, $b) = (self.get(a), self.get(b));
+            self.set(d, $e)
+        }
+    )*};
+}
+
+/// Register-immediate ALU instructions: `$name(a, b, imm) => expr of (b, x)`
+/// writing register A (GP A.5.10).
+macro_rules! alu_imm {
+    ($($name:ident($b:ident, $x:ident) => $e:expr;)*) => {$(
+        #[inline(always)]
+        fn $name(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
+            let ($b, $x) = (self.get(b), imm64(imm));
+            self.set(a, $e)
+        }
+    )*};
+}
+
+/// Two-register instructions: `$name(d, a) => expr of a`.
+macro_rules! alu2 {
+    ($($name:ident($a:ident) => $e:expr;)*) => {$(
+        #[inline(always)]
+        fn $name(&mut self, d: Reg, a: Reg) -> Control {
+            let $a = self.get(a);
+            self.set(d, $e)
+        }
+    )*};
+}
+
+/// Branches comparing register A with an immediate.
+macro_rules! branch_imm {
+    ($($name:ident($a:ident, $x:ident) => $e:expr;)*) => {$(
+        #[inline(always)]
+        fn $name(&mut self, a: Reg, imm: u32, target: u32) -> Control {
+            let ($a, $x) = (self.get(a), imm64(imm));
+            self.branch($e, target)
+        }
+    )*};
+}
+
+/// Branches comparing registers A and B.
+macro_rules! branch_reg {
+    ($($name:ident($a:ident, $b:ident) => $e:expr;)*) => {$(
+        #[inline(always)]
+        fn $name(&mut self, a: Reg, b: Reg, target: u32) -> Control {
+            let ($a, $b) = (self.get(a), self.get(b));
+            self.branch($e, target)
+        }
+    )*};
+}
+
+/// Loads: `$name(N, signed)` at a direct (`imm`) or indirect (`ω_B + imm`) address.
+macro_rules! loads {
+    ($($name:ident($n:literal, $signed:literal);)*) => {$(
+        #[inline(always)]
+        fn $name(&mut self, a: Reg, imm: u32) -> Control {
+            self.load::<$n>(a, u64::from(imm), $signed)
+        }
+    )*};
+    (ind $($name:ident($n:literal, $signed:literal);)*) => {$(
+        #[inline(always)]
+        fn $name(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
+            let address = self.get(b).wrapping_add(imm64(imm));
+            self.load::<$n>(a, address, $signed)
+        }
+    )*};
+}
+
+impl InstructionVisitor for Exec<'_> {
+    type Output = Control;
+
+    fn trap(&mut self) -> Control {
+        Control::Exit(ExitReason::Panic)
+    }
+    fn invalid(&mut self) -> Control {
+        Control::Exit(ExitReason::Panic)
+    }
+    fn fallthrough(&mut self) -> Control {
+        Control::Jump(self.next_index())
+    }
+    fn ecalli(&mut self, imm: u32) -> Control {
+        Control::Exit(ExitReason::HostCall(imm))
+    }
+    fn load_imm_64(&mut self, a: Reg, imm: u64) -> Control {
+        self.set(a, imm)
+    }
+
+    fn store_imm_u8(&mut self, x: u32, y: u32) -> Control {
+        self.store::<1>(u64::from(x), imm64(y))
+    }
+    fn store_imm_u16(&mut self, x: u32, y: u32) -> Control {
+        self.store::<2>(u64::from(x), imm64(y))
+    }
+    fn store_imm_u32(&mut self, x: u32, y: u32) -> Control {
+        self.store::<4>(u64::from(x), imm64(y))
+    }
+    fn store_imm_u64(&mut self, x: u32, y: u32) -> Control {
+        self.store::<8>(u64::from(x), imm64(y))
+    }
+
+    fn jump(&mut self, target: u32) -> Control {
+        Control::Jump(target)
+    }
+    fn jump_ind(&mut self, a: Reg, imm: u32) -> Control {
+        self.djump(self.get(a).wrapping_add(imm64(imm)) as u32)
+    }
+    fn load_imm(&mut self, a: Reg, imm: u32) -> Control {
+        self.set(a, imm64(imm))
+    }
+    loads! {
+        load_u8(1, false);
+        load_i8(1, true);
+        load_u16(2, false);
+        load_i16(2, true);
+        load_u32(4, false);
+        load_i32(4, true);
+        load_u64(8, false);
+    }
+    fn store_u8(&mut self, a: Reg, imm: u32) -> Control {
+        self.store::<1>(u64::from(imm), self.get(a))
+    }
+    fn store_u16(&mut self, a: Reg, imm: u32) -> Control {
+        self.store::<2>(u64::from(imm), self.get(a))
+    }
+    fn store_u32(&mut self, a: Reg, imm: u32) -> Control {
+        self.store::<4>(u64::from(imm), self.get(a))
+    }
+    fn store_u64(&mut self, a: Reg, imm: u32) -> Control {
+        self.store::<8>(u64::from(imm), self.get(a))
+    }
+
+    fn store_imm_ind_u8(&mut self, a: Reg, x: u32, y: u32) -> Control {
+        self.store::<1>(self.get(a).wrapping_add(imm64(x)), imm64(y))
+    }
+    fn store_imm_ind_u16(&mut self, a: Reg, x: u32, y: u32) -> Control {
+        self.store::<2>(self.get(a).wrapping_add(imm64(x)), imm64(y))
+    }
+    fn store_imm_ind_u32(&mut self, a: Reg, x: u32, y: u32) -> Control {
+        self.store::<4>(self.get(a).wrapping_add(imm64(x)), imm64(y))
+    }
+    fn store_imm_ind_u64(&mut self, a: Reg, x: u32, y: u32) -> Control {
+        self.store::<8>(self.get(a).wrapping_add(imm64(x)), imm64(y))
+    }
+
+    fn load_imm_jump(&mut self, a: Reg, imm: u32, target: u32) -> Control {
+        self.set(a, imm64(imm));
+        Control::Jump(target)
+    }
+    branch_imm! {
+        branch_eq_imm(a, x) => a == x;
+        branch_ne_imm(a, x) => a != x;
+        branch_lt_u_imm(a, x) => a < x;
+        branch_le_u_imm(a, x) => a <= x;
+        branch_ge_u_imm(a, x) => a >= x;
+        branch_gt_u_imm(a, x) => a > x;
+        branch_lt_s_imm(a, x) => (a as i64) < (x as i64);
+        branch_le_s_imm(a, x) => (a as i64) <= (x as i64);
+        branch_ge_s_imm(a, x) => (a as i64) >= (x as i64);
+        branch_gt_s_imm(a, x) => (a as i64) > (x as i64);
+    }
+
+    fn move_reg(&mut self, d: Reg, a: Reg) -> Control {
+        let value = self.get(a);
+        self.set(d, value)
+    }
+    fn sbrk(&mut self, d: Reg, a: Reg) -> Control {
+        let size = self.get(a);
+        let result = self.instance.sbrk(size);
+        self.set(d, result)
+    }
+    alu2! {
+        count_set_bits_64(a) => u64::from(a.count_ones());
+        count_set_bits_32(a) => u64::from((a as u32).count_ones());
+        leading_zero_bits_64(a) => u64::from(a.leading_zeros());
+        leading_zero_bits_32(a) => u64::from((a as u32).leading_zeros());
+        trailing_zero_bits_64(a) => u64::from(a.trailing_zeros());
+        trailing_zero_bits_32(a) => u64::from((a as u32).trailing_zeros());
+        sign_extend_8(a) => a as u8 as i8 as i64 as u64;
+        sign_extend_16(a) => a as u16 as i16 as i64 as u64;
+        zero_extend_16(a) => u64::from(a as u16);
+        reverse_bytes(a) => a.swap_bytes();
+    }
+
+    fn store_ind_u8(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
+        self.store::<1>(self.get(b).wrapping_add(imm64(imm)), self.get(a))
+    }
+    fn store_ind_u16(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
+        self.store::<2>(self.get(b).wrapping_add(imm64(imm)), self.get(a))
+    }
+    fn store_ind_u32(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
+        self.store::<4>(self.get(b).wrapping_add(imm64(imm)), self.get(a))
+    }
+    fn store_ind_u64(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
+        self.store::<8>(self.get(b).wrapping_add(imm64(imm)), self.get(a))
+    }
+    loads! { ind
+        load_ind_u8(1, false);
+        load_ind_i8(1, true);
+        load_ind_u16(2, false);
+        load_ind_i16(2, true);
+        load_ind_u32(4, false);
+        load_ind_i32(4, true);
+        load_ind_u64(8, false);
+    }
+    alu_imm! {
+        add_imm_32(b, x) => sext32(b.wrapping_add(x));
+        and_imm(b, x) => b & x;
+        xor_imm(b, x) => b ^ x;
+        or_imm(b, x) => b | x;
+        mul_imm_32(b, x) => sext32(b.wrapping_mul(x));
+        set_lt_u_imm(b, x) => u64::from(b < x);
+        set_lt_s_imm(b, x) => u64::from((b as i64) < (x as i64));
+        shlo_l_imm_32(b, x) => sext32(u64::from((b as u32).wrapping_shl(x as u32)));
+        shlo_r_imm_32(b, x) => sext32(u64::from((b as u32).wrapping_shr(x as u32)));
+        shar_r_imm_32(b, x) => ((b as i32).wrapping_shr(x as u32)) as i64 as u64;
+        neg_add_imm_32(b, x) => sext32(x.wrapping_sub(b));
+        set_gt_u_imm(b, x) => u64::from(b > x);
+        set_gt_s_imm(b, x) => u64::from((b as i64) > (x as i64));
+        shlo_l_imm_alt_32(b, x) => sext32(u64::from((x as u32).wrapping_shl(b as u32)));
+        shlo_r_imm_alt_32(b, x) => sext32(u64::from((x as u32).wrapping_shr(b as u32)));
+        shar_r_imm_alt_32(b, x) => ((x as i32).wrapping_shr(b as u32)) as i64 as u64;
+        add_imm_64(b, x) => b.wrapping_add(x);
+        mul_imm_64(b, x) => b.wrapping_mul(x);
+        shlo_l_imm_64(b, x) => b.wrapping_shl(x as u32);
+        shlo_r_imm_64(b, x) => b.wrapping_shr(x as u32);
+        shar_r_imm_64(b, x) => (b as i64).wrapping_shr(x as u32) as u64;
+        neg_add_imm_64(b, x) => x.wrapping_sub(b);
+        shlo_l_imm_alt_64(b, x) => x.wrapping_shl(b as u32);
+        shlo_r_imm_alt_64(b, x) => x.wrapping_shr(b as u32);
+        shar_r_imm_alt_64(b, x) => (x as i64).wrapping_shr(b as u32) as u64;
+        rot_r_64_imm(b, x) => b.rotate_right(x as u32 % 64);
+        rot_r_64_imm_alt(b, x) => x.rotate_right(b as u32 % 64);
+        rot_r_32_imm(b, x) => sext32(u64::from((b as u32).rotate_right(x as u32 % 32)));
+        rot_r_32_imm_alt(b, x) => sext32(u64::from((x as u32).rotate_right(b as u32 % 32)));
+    }
+    fn cmov_iz_imm(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
+        if self.get(b) == 0 {
+            self.set(a, imm64(imm));
+        }
+        Control::Next
+    }
+    fn cmov_nz_imm(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
+        if self.get(b) != 0 {
+            self.set(a, imm64(imm));
+        }
+        Control::Next
+    }
+
+    branch_reg! {
+        branch_eq(a, b) => a == b;
+        branch_ne(a, b) => a != b;
+        branch_lt_u(a, b) => a < b;
+        branch_lt_s(a, b) => (a as i64) < (b as i64);
+        branch_ge_u(a, b) => a >= b;
+        branch_ge_s(a, b) => (a as i64) >= (b as i64);
+    }
+
+    fn load_imm_jump_ind(&mut self, a: Reg, b: Reg, x: u32, y: u32) -> Control {
+        // The target uses ω_B before ω_A is written (they may be the same register).
+        let address = self.get(b).wrapping_add(imm64(y)) as u32;
+        self.set(a, imm64(x));
+        self.djump(address)
+    }
+
+    alu3! {
+        add_32(a, b) => sext32(a.wrapping_add(b));
+        sub_32(a, b) => sext32(a.wrapping_sub(b));
+        mul_32(a, b) => sext32(a.wrapping_mul(b));
+        div_u_32(a, b) => match (a as u32).checked_div(b as u32) {
+            Some(q) => sext32(u64::from(q)),
+            None => u64::MAX,
+        };
+        div_s_32(a, b) => div_s_32(a as i32, b as i32);
+        rem_u_32(a, b) => match (a as u32).checked_rem(b as u32) {
+            Some(r) => sext32(u64::from(r)),
+            None => sext32(a),
+        };
+        rem_s_32(a, b) => rem_s_32(a as i32, b as i32);
+        shlo_l_32(a, b) => sext32(u64::from((a as u32).wrapping_shl(b as u32)));
+        shlo_r_32(a, b) => sext32(u64::from((a as u32).wrapping_shr(b as u32)));
+        shar_r_32(a, b) => (a as i32).wrapping_shr(b as u32) as i64 as u64;
+        add_64(a, b) => a.wrapping_add(b);
+        sub_64(a, b) => a.wrapping_sub(b);
+        mul_64(a, b) => a.wrapping_mul(b);
+        div_u_64(a, b) => a.checked_div(b).unwrap_or(u64::MAX);
+        div_s_64(a, b) => div_s_64(a as i64, b as i64);
+        rem_u_64(a, b) => a.checked_rem(b).unwrap_or(a);
+        rem_s_64(a, b) => rem_s_64(a as i64, b as i64);
+        shlo_l_64(a, b) => a.wrapping_shl(b as u32);
+        shlo_r_64(a, b) => a.wrapping_shr(b as u32);
+        shar_r_64(a, b) => (a as i64).wrapping_shr(b as u32) as u64;
+        and(a, b) => a & b;
+        xor(a, b) => a ^ b;
+        or(a, b) => a | b;
+        mul_upper_s_s(a, b) => ((i128::from(a as i64) * i128::from(b as i64)) >> 64) as u64;
+        mul_upper_u_u(a, b) => ((u128::from(a) * u128::from(b)) >> 64) as u64;
+        mul_upper_s_u(a, b) => ((i128::from(a as i64) * i128::from(b)) >> 64) as u64;
+        set_lt_u(a, b) => u64::from(a < b);
+        set_lt_s(a, b) => u64::from((a as i64) < (b as i64));
+        rot_l_64(a, b) => a.rotate_left(b as u32 % 64);
+        rot_l_32(a, b) => sext32(u64::from((a as u32).rotate_left(b as u32 % 32)));
+        rot_r_64(a, b) => a.rotate_right(b as u32 % 64);
+        rot_r_32(a, b) => sext32(u64::from((a as u32).rotate_right(b as u32 % 32)));
+        and_inv(a, b) => a & !b;
+        or_inv(a, b) => a | !b;
+        xnor(a, b) => !(a ^ b);
+        max(a, b) => (a as i64).max(b as i64) as u64;
+        max_u(a, b) => a.max(b);
+        min(a, b) => (a as i64).min(b as i64) as u64;
+        min_u(a, b) => a.min(b);
+    }
+    fn cmov_iz(&mut self, d: Reg, a: Reg, b: Reg) -> Control {
+        if self.get(b) == 0 {
+            let value = self.get(a);
+            self.set(d, value);
+        }
+        Control::Next
+    }
+    fn cmov_nz(&mut self, d: Reg, a: Reg, b: Reg) -> Control {
+        if self.get(b) != 0 {
+            let value = self.get(a);
+            self.set(d, value);
+        }
+        Control::Next
+    }
+}

@@ -1,0 +1,266 @@
+//! Guest memory: a 32-bit address space of 4 KiB pages, each inaccessible,
+//! read-only or writable (GP 0.7.2 §4.8.1, `μ`).
+//!
+//! Accessible memory is a handful of contiguous regions (a standard program
+//! has four: read-only data, read-write data and heap, stack, arguments), so
+//! an access is a scan of at most a few region bounds, then a slice index.
+
+use crate::blob::{PAGE_SIZE, ZONE_SIZE};
+
+/// Why an access failed (GP: `☇` or `F`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessFault {
+    /// An access below 64 KiB (GP: panic, not a page fault).
+    Panic,
+    /// The page at this (page-aligned) address is inaccessible, or
+    /// read-only for a write.
+    Page(u32),
+}
+
+#[derive(Clone, Debug)]
+struct Region {
+    start: u32,
+    /// Exclusive end, as u64 so a region may end at 2^32.
+    end: u64,
+    writable: bool,
+    data: Vec<u8>,
+}
+
+/// The guest's memory.
+#[derive(Clone, Debug, Default)]
+pub struct Memory {
+    regions: Vec<Region>,
+}
+
+impl Memory {
+    /// Memory with no accessible page.
+    pub fn new() -> Memory {
+        Memory::default()
+    }
+
+    /// Makes `[start, start + len)` accessible (zero-filled), merging with an
+    /// adjacent region of the same access. `start` and `len` are rounded out
+    /// to whole pages. Overlapping an existing region is a caller bug and
+    /// only that region's access is kept for the overlap.
+    pub fn map(&mut self, start: u32, len: u64, writable: bool) {
+        if len == 0 {
+            return;
+        }
+        let page = u64::from(PAGE_SIZE);
+        let lo = u64::from(start) / page * page;
+        let hi = (u64::from(start) + len).div_ceil(page) * page;
+        let hi = hi.min(1 << 32);
+        for r in &mut self.regions {
+            if r.writable == writable && r.end == lo {
+                r.end = hi;
+                r.data.resize((hi - u64::from(r.start)) as usize, 0);
+                return;
+            }
+        }
+        self.regions.push(Region {
+            start: lo as u32,
+            end: hi,
+            writable,
+            data: vec![0; (hi - lo) as usize],
+        });
+        self.regions.sort_by_key(|r| r.start);
+    }
+
+    /// Writes `bytes` at `address` regardless of access (program loading).
+    /// Bytes that land outside every region are dropped.
+    pub fn init(&mut self, address: u32, bytes: &[u8]) {
+        for (i, &b) in bytes.iter().enumerate() {
+            let a = u64::from(address) + i as u64;
+            if let Some(r) = self
+                .regions
+                .iter_mut()
+                .find(|r| u64::from(r.start) <= a && a < r.end)
+            {
+                r.data[(a - u64::from(r.start)) as usize] = b;
+            }
+        }
+    }
+
+    /// The end (exclusive) of the region starting at or containing `address`.
+    pub fn region_end(&self, address: u32) -> Option<u64> {
+        self.find(address, 1).map(|i| self.regions[i].end)
+    }
+
+    #[inline(always)]
+    fn find(&self, address: u32, len: u32) -> Option<usize> {
+        let end = u64::from(address) + u64::from(len);
+        self.regions
+            .iter()
+            .position(|r| r.start <= address && end <= r.end)
+    }
+
+    /// The fault for an access of `len` bytes at `address` that did not fit
+    /// one region: the lowest inaccessible (or, for a write, read-only) byte.
+    #[cold]
+    fn fault(&self, address: u32, len: u32, write: bool) -> AccessFault {
+        for i in 0..u64::from(len.max(1)) {
+            let a = u64::from(address) + i;
+            let ok = a < 1 << 32
+                && self
+                    .regions
+                    .iter()
+                    .any(|r| u64::from(r.start) <= a && a < r.end && (r.writable || !write));
+            if !ok {
+                let a = a.min(u64::from(u32::MAX)) as u32;
+                if a < ZONE_SIZE {
+                    return AccessFault::Panic;
+                }
+                return AccessFault::Page(a / PAGE_SIZE * PAGE_SIZE);
+            }
+        }
+        // Each byte is accessible but the access spans two regions: the slow path copies.
+        AccessFault::Page(u32::MAX)
+    }
+
+    /// Reads `N` bytes at `address`.
+    ///
+    /// # Errors
+    /// The [`AccessFault`] of the first inaccessible byte.
+    #[inline(always)]
+    pub fn read<const N: usize>(&self, address: u32) -> Result<[u8; N], AccessFault> {
+        match self.find(address, N as u32) {
+            Some(i) => {
+                let r = &self.regions[i];
+                let at = (address - r.start) as usize;
+                let mut out = [0u8; N];
+                out.copy_from_slice(&r.data[at..at + N]);
+                Ok(out)
+            }
+            None => {
+                let mut out = [0u8; N];
+                self.read_slow(address, &mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Writes `bytes` at `address`.
+    ///
+    /// # Errors
+    /// The [`AccessFault`] of the first inaccessible or read-only byte;
+    /// nothing is written then.
+    #[inline(always)]
+    pub fn write(&mut self, address: u32, bytes: &[u8]) -> Result<(), AccessFault> {
+        if let Some(i) = self.find(address, bytes.len() as u32) {
+            let r = &mut self.regions[i];
+            if r.writable {
+                let at = (address - r.start) as usize;
+                r.data[at..at + bytes.len()].copy_from_slice(bytes);
+                return Ok(());
+            }
+        }
+        self.write_slow(address, bytes)
+    }
+
+    /// Copies `out.len()` bytes at `address` into `out`, across regions.
+    ///
+    /// # Errors
+    /// As [`Memory::read`].
+    pub fn read_slow(&self, address: u32, out: &mut [u8]) -> Result<(), AccessFault> {
+        let len = u32::try_from(out.len()).unwrap_or(u32::MAX);
+        if let Some(i) = self.find(address, len) {
+            let r = &self.regions[i];
+            let at = (address - r.start) as usize;
+            out.copy_from_slice(&r.data[at..at + out.len()]);
+            return Ok(());
+        }
+        match self.fault(address, len, false) {
+            AccessFault::Page(u32::MAX) => {
+                for (i, byte) in out.iter_mut().enumerate() {
+                    let a = address + i as u32;
+                    let r = &self.regions[self.find(a, 1).expect("checked accessible")];
+                    *byte = r.data[(a - r.start) as usize];
+                }
+                Ok(())
+            }
+            fault => Err(fault),
+        }
+    }
+
+    #[cold]
+    fn write_slow(&mut self, address: u32, bytes: &[u8]) -> Result<(), AccessFault> {
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        match self.fault(address, len, true) {
+            AccessFault::Page(u32::MAX) => {
+                for (i, &byte) in bytes.iter().enumerate() {
+                    let a = address + i as u32;
+                    let index = self.find(a, 1).expect("checked accessible");
+                    let r = &mut self.regions[index];
+                    r.data[(a - r.start) as usize] = byte;
+                }
+                Ok(())
+            }
+            fault => Err(fault),
+        }
+    }
+
+    /// A copy of `len` bytes at `address`.
+    ///
+    /// # Errors
+    /// As [`Memory::read`].
+    pub fn read_vec(&self, address: u32, len: u32) -> Result<Vec<u8>, AccessFault> {
+        let mut out = vec![0u8; len as usize];
+        if len > 0 {
+            self.read_slow(address, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Checks that `[address, address + len)` is writable, without writing.
+    ///
+    /// # Errors
+    /// As [`Memory::write`].
+    pub fn check_writable(&self, address: u32, len: u32) -> Result<(), AccessFault> {
+        if len == 0 {
+            return Ok(());
+        }
+        if let Some(i) = self.find(address, len)
+            && self.regions[i].writable
+        {
+            return Ok(());
+        }
+        match self.fault(address, len, true) {
+            AccessFault::Page(u32::MAX) => Ok(()),
+            fault => Err(fault),
+        }
+    }
+
+    /// Every accessible page as `(address, writable, bytes)`, in address order.
+    pub fn pages(&self) -> impl Iterator<Item = (u32, bool, &[u8])> {
+        self.regions.iter().flat_map(|r| {
+            r.data
+                .chunks(PAGE_SIZE as usize)
+                .enumerate()
+                .map(move |(i, page)| (r.start + i as u32 * PAGE_SIZE, r.writable, page))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accesses_fault_at_the_first_bad_page() {
+        let mut m = Memory::new();
+        m.map(0x20000, 0x1000, true);
+        m.map(0x21000, 0x1000, false);
+        assert!(m.write(0x20ffc, &[1; 4]).is_ok());
+        assert_eq!(m.write(0x20ffe, &[1; 4]), Err(AccessFault::Page(0x21000)));
+        // The failed write changed nothing.
+        assert_eq!(m.read::<4>(0x20ffc), Ok([1, 1, 1, 1]));
+        // Reads may span the two regions.
+        assert_eq!(m.read::<4>(0x20ffe), Ok([1, 1, 0, 0]));
+        assert_eq!(m.read::<8>(0x21ffc), Err(AccessFault::Page(0x22000)));
+        assert_eq!(m.read::<1>(0x100), Err(AccessFault::Panic));
+        assert_eq!(
+            m.read::<4>(u32::MAX - 1),
+            Err(AccessFault::Page(0xFFFF_F000))
+        );
+    }
+}
