@@ -16,7 +16,7 @@ mod engine;
 mod host;
 mod kernel;
 
-pub use braid_state::{EngineId, Identity, StateKey, namespace};
+pub use braid_state::{EngineId, Identity, StateError, StateKey, namespace};
 pub use engine::{CallResult, Engine, Engines, FaultReason, GasRates, Message, Outcome, ScopeKind};
 pub use host::{BlockEnv, BlockHashes, Host, Log, OutOfGas};
 pub use kernel::{BlockState, Kernel, MAX_CALL_DEPTH, TransactionEffects};

@@ -19,6 +19,12 @@ use crate::memory::{AccessFault, Memory};
 /// Instruction index meaning "not a valid jump target".
 const INVALID: u32 = u32::MAX;
 
+/// How far `sbrk` may grow a standard program's heap past its read-write
+/// region, bytes (64 MiB). The Gray Paper bounds it only by the address
+/// space; Braid bounds the host memory a guest can claim for 1 gas. A
+/// request past it returns 0 (RFC 0003).
+pub const MAX_HEAP_GROWTH: u32 = 64 << 20;
+
 /// Why [`Instance::run`] returned (GP ε).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitReason {
@@ -278,7 +284,9 @@ impl Instance {
         m.map(l.input_start, input.len() as u64, false);
         m.init(l.input_start, input);
         instance.heap_top = l.rw_start + l.rw_len;
-        instance.heap_limit = l.heap_limit;
+        instance.heap_limit = l
+            .heap_limit
+            .min(instance.heap_top.saturating_add(MAX_HEAP_GROWTH));
         instance.regs[0] = u64::from(HALT_ADDRESS);
         instance.regs[1] = u64::from(l.stack_start + l.stack_len);
         instance.regs[7] = u64::from(l.input_start);

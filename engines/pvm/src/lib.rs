@@ -15,13 +15,16 @@
 
 pub mod blob;
 pub mod decode;
+mod engine;
 mod error;
+pub mod host;
 pub mod interpreter;
 pub mod isa;
 pub mod memory;
 pub mod vectors;
 
 pub use blob::{ProgramBlob, StandardProgram};
+pub use engine::{FAULT_INPUT_TOO_LARGE, FAULT_VALUE_NOT_ACCEPTED, PvmEngine};
 pub use error::{PvmError, Result};
 pub use interpreter::{ExitReason, Instance, Module};
 pub use isa::{Instruction, InstructionVisitor, Opcode, PvmSpec, Reg};

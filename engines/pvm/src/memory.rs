@@ -95,25 +95,29 @@ impl Memory {
     }
 
     /// The fault for an access of `len` bytes at `address` that did not fit
-    /// one region: the lowest inaccessible (or, for a write, read-only) byte.
+    /// one region: the lowest inaccessible (or, for a write, read-only)
+    /// byte. `Page(u32::MAX)` means every byte is accessible, across
+    /// regions. Walks regions, not bytes: O(regions).
     #[cold]
     fn fault(&self, address: u32, len: u32, write: bool) -> AccessFault {
-        for i in 0..u64::from(len.max(1)) {
-            let a = u64::from(address) + i;
-            let ok = a < 1 << 32
-                && self
-                    .regions
-                    .iter()
-                    .any(|r| u64::from(r.start) <= a && a < r.end && (r.writable || !write));
-            if !ok {
-                let a = a.min(u64::from(u32::MAX)) as u32;
-                if a < ZONE_SIZE {
-                    return AccessFault::Panic;
+        let mut a = u64::from(address);
+        let end = a + u64::from(len.max(1));
+        while a < end {
+            let region = self
+                .regions
+                .iter()
+                .find(|r| u64::from(r.start) <= a && a < r.end && (r.writable || !write));
+            match region {
+                Some(r) => a = r.end,
+                None => {
+                    let a = a.min(u64::from(u32::MAX)) as u32;
+                    if a < ZONE_SIZE {
+                        return AccessFault::Panic;
+                    }
+                    return AccessFault::Page(a / PAGE_SIZE * PAGE_SIZE);
                 }
-                return AccessFault::Page(a / PAGE_SIZE * PAGE_SIZE);
             }
         }
-        // Each byte is accessible but the access spans two regions: the slow path copies.
         AccessFault::Page(u32::MAX)
     }
 
@@ -204,10 +208,18 @@ impl Memory {
     /// # Errors
     /// As [`Memory::read`].
     pub fn read_vec(&self, address: u32, len: u32) -> Result<Vec<u8>, AccessFault> {
-        let mut out = vec![0u8; len as usize];
-        if len > 0 {
-            self.read_slow(address, &mut out)?;
+        if len == 0 {
+            return Ok(Vec::new());
         }
+        // Check before allocating: `len` may come from a guest register.
+        if self.find(address, len).is_none() {
+            match self.fault(address, len, false) {
+                AccessFault::Page(u32::MAX) => {}
+                fault => return Err(fault),
+            }
+        }
+        let mut out = vec![0u8; len as usize];
+        self.read_slow(address, &mut out)?;
         Ok(out)
     }
 

@@ -1,0 +1,333 @@
+/*
+ * braid_pvm.h — host calls of Braid's PVM engine (rfcs/0003) for C contracts.
+ *
+ * Freestanding, no libc. Include it from exactly ONE translation unit per
+ * contract (every contract here is a single .c file): it defines the host-call
+ * metadata records, the entry-point export and memcpy/memset/memmove/memcmp.
+ *
+ * How a host call is encoded
+ * --------------------------
+ * polkavm-linker (0.30) turns the RISC-V custom-0 word `0x0000000b` followed
+ * by an 8-byte pointer to an "extern metadata" record into one PVM
+ * `ecalli n` instruction. The record (version 2) carries an explicit import
+ * INDEX; when every import of a program has one, the linker uses that index
+ * verbatim as the `ecalli` immediate. We give each host call its rfcs/0003 id,
+ * so `braid_storage_read` becomes `ecalli 4`, `braid_call` `ecalli 13`, etc.
+ *
+ * Record layout (little endian, packed):
+ *   u8 version = 2 | u32 flags = 0 | u32 symbol length | u64 symbol pointer |
+ *   u8 input regs | u8 output regs | u8 has_index = 1 | u32 index
+ *
+ * Registers: polkavm maps RISC-V ra,sp,t0,t1,t2,s0,s1,a0..a5 to PVM r0..r12,
+ * so the arguments a0..a5 are r7..r12 and the results a0 (a1) are r7 (r8),
+ * exactly the rfcs/0003 convention.
+ *
+ * Entry point
+ * -----------
+ * BRAID_ENTRY(fn) exports `fn` under the name "call"; the build tool puts a
+ * dispatch table in front of the code so that pc 0 jumps to it. `fn` has the
+ * prototype `braid_out fn(const uint8_t *input, uint64_t len)`: the input
+ * arrives in a0/a1 (r7/r8), the 16-byte struct comes back in a0/a1 (r7/r8),
+ * and `ret` jumps to ra = r0 = 0xFFFF0000, which halts with output
+ * memory[r7, r7 + r8).
+ */
+#ifndef BRAID_PVM_H
+#define BRAID_PVM_H
+
+typedef unsigned char uint8_t;
+typedef unsigned short uint16_t;
+typedef unsigned int uint32_t;
+typedef unsigned long uint64_t;
+typedef long int64_t;
+typedef unsigned long size_t;
+typedef unsigned long uintptr_t;
+
+_Static_assert(sizeof(uint64_t) == 8, "LP64 expected");
+_Static_assert(sizeof(void *) == 8, "LP64 expected");
+
+/* ---- result sentinels (GP Appendix B.5) ---- */
+#define BRAID_OK   ((uint64_t)0)
+#define BRAID_NONE ((uint64_t)-1) /* 2^64 - 1 */
+#define BRAID_WHAT ((uint64_t)-2) /* 2^64 - 2 */
+#define BRAID_FULL ((uint64_t)-5) /* 2^64 - 5 */
+
+/* ---- `call` statuses ---- */
+#define BRAID_CALL_HALT   0
+#define BRAID_CALL_REVERT 1
+#define BRAID_CALL_FAULT  2
+
+/* ---- host-call ids (rfcs/0003) ---- */
+#define BRAID_HC_GAS              0
+#define BRAID_HC_INPUT            1
+#define BRAID_HC_CALLER           2
+#define BRAID_HC_SELF_IDENTITY    3
+#define BRAID_HC_STORAGE_READ     4
+#define BRAID_HC_STORAGE_WRITE    5
+#define BRAID_HC_STORAGE_DELETE   6
+#define BRAID_HC_EVM_STORAGE_READ 7
+#define BRAID_HC_STATE_READ       8
+#define BRAID_HC_LOG              9
+#define BRAID_HC_BLAKE2B_256      10
+#define BRAID_HC_KECCAK_256       11
+#define BRAID_HC_ED25519_VERIFY   12
+#define BRAID_HC_CALL             13
+#define BRAID_HC_REVERT           14
+
+#define BRAID_STR_(x) #x
+#define BRAID_STR(x) BRAID_STR_(x)
+
+/* One metadata record per host call, in the non-loaded .polkavm_metadata
+ * section. The symbol name is informative only; the index is what counts. */
+#define BRAID_HOSTCALL_META(name, id, nin, nout)                               \
+    __asm__(".pushsection .polkavm_metadata,\"\",@progbits\n"                \
+            "braid_meta_" #name ":\n"                                         \
+            ".byte 2\n"                                                       \
+            ".4byte 0\n"                                                      \
+            ".4byte braid_sym_end_" #name " - braid_sym_" #name "\n"          \
+            ".8byte braid_sym_" #name "\n"                                    \
+            ".byte " BRAID_STR(nin) "\n"                                      \
+            ".byte " BRAID_STR(nout) "\n"                                     \
+            ".byte 1\n"                                                       \
+            ".4byte " BRAID_STR(id) "\n"                                      \
+            "braid_sym_" #name ":\n"                                          \
+            ".ascii \"braid_" #name "\"\n"                                    \
+            "braid_sym_end_" #name ":\n"                                      \
+            ".popsection\n")
+
+BRAID_HOSTCALL_META(gas, 0, 0, 1);
+BRAID_HOSTCALL_META(input, 1, 3, 1);
+BRAID_HOSTCALL_META(caller, 2, 1, 1);
+BRAID_HOSTCALL_META(self_identity, 3, 1, 1);
+BRAID_HOSTCALL_META(storage_read, 4, 5, 1);
+BRAID_HOSTCALL_META(storage_write, 5, 4, 1);
+BRAID_HOSTCALL_META(storage_delete, 6, 2, 1);
+BRAID_HOSTCALL_META(evm_storage_read, 7, 3, 1);
+BRAID_HOSTCALL_META(state_read, 8, 6, 1);
+BRAID_HOSTCALL_META(log, 9, 4, 1);
+BRAID_HOSTCALL_META(blake2b_256, 10, 3, 1);
+BRAID_HOSTCALL_META(keccak_256, 11, 3, 1);
+BRAID_HOSTCALL_META(ed25519_verify, 12, 4, 1);
+BRAID_HOSTCALL_META(call, 13, 6, 2);
+BRAID_HOSTCALL_META(revert, 14, 2, 1);
+
+/* The instruction word the linker rewrites into `ecalli <index>`. */
+#define BRAID_ECALLI(name) \
+    ".insn r 0xb, 0, 0, zero, zero, zero\n.8byte braid_meta_" #name "\n"
+
+/*
+ * polkavm-linker treats an `ecalli` like a call under the RISC-V calling
+ * convention: it assumes t0-t2 and a0-a5 are clobbered (only sp and s0/s1/ra
+ * survive) and optimises the surrounding code on that assumption. The asm
+ * therefore marks all of a0-a5 as in/out and t0-t2 as clobbered, whatever the
+ * host really writes (rfcs/0003: only r7, and r8 for `call`).
+ */
+#define BRAID_DEFINE_RAW(name)                                                   \
+    static inline uint64_t braid_raw_##name(uint64_t x0, uint64_t x1, uint64_t x2, \
+                                            uint64_t x3, uint64_t x4, uint64_t x5, \
+                                            uint64_t *r8) {                     \
+        register uint64_t a0 __asm__("a0") = x0;                                \
+        register uint64_t a1 __asm__("a1") = x1;                                \
+        register uint64_t a2 __asm__("a2") = x2;                                \
+        register uint64_t a3 __asm__("a3") = x3;                                \
+        register uint64_t a4 __asm__("a4") = x4;                                \
+        register uint64_t a5 __asm__("a5") = x5;                                \
+        __asm__ volatile(BRAID_ECALLI(name)                                     \
+                         : "+r"(a0), "+r"(a1), "+r"(a2), "+r"(a3), "+r"(a4), "+r"(a5) \
+                         :                                                      \
+                         : "t0", "t1", "t2", "memory");                         \
+        if (r8) *r8 = a1;                                                       \
+        return a0;                                                              \
+    }
+
+BRAID_DEFINE_RAW(gas)
+BRAID_DEFINE_RAW(input)
+BRAID_DEFINE_RAW(caller)
+BRAID_DEFINE_RAW(self_identity)
+BRAID_DEFINE_RAW(storage_read)
+BRAID_DEFINE_RAW(storage_write)
+BRAID_DEFINE_RAW(storage_delete)
+BRAID_DEFINE_RAW(evm_storage_read)
+BRAID_DEFINE_RAW(state_read)
+BRAID_DEFINE_RAW(log)
+BRAID_DEFINE_RAW(blake2b_256)
+BRAID_DEFINE_RAW(keccak_256)
+BRAID_DEFINE_RAW(ed25519_verify)
+BRAID_DEFINE_RAW(call)
+BRAID_DEFINE_RAW(revert)
+
+#define BRAID_P(p) ((uint64_t)(uintptr_t)(p))
+
+/* 0 gas: gas left after this call. */
+static inline uint64_t braid_gas(void) { return braid_raw_gas(0, 0, 0, 0, 0, 0, 0); }
+
+/* 1 input: copies input[offset..] (at most len bytes) to buf; returns the input length. */
+static inline uint64_t braid_input(void *buf, uint64_t offset, uint64_t len) {
+    return braid_raw_input(BRAID_P(buf), offset, len, 0, 0, 0, 0);
+}
+
+/* 2 caller: writes the 20-byte identity of the caller. */
+static inline uint64_t braid_caller(uint8_t out[20]) {
+    return braid_raw_caller(BRAID_P(out), 0, 0, 0, 0, 0, 0);
+}
+
+/* 3 self_identity: writes the 20-byte identity of the running instance. */
+static inline uint64_t braid_self_identity(uint8_t out[20]) {
+    return braid_raw_self_identity(BRAID_P(out), 0, 0, 0, 0, 0, 0);
+}
+
+/* 4 storage_read: returns the value length or BRAID_NONE; copies value[offset..], at most len bytes. */
+static inline uint64_t braid_storage_read(const void *key, uint64_t key_len, void *buf,
+                                          uint64_t offset, uint64_t len) {
+    return braid_raw_storage_read(BRAID_P(key), key_len, BRAID_P(buf), offset, len, 0, 0);
+}
+
+/* 5 storage_write: BRAID_OK or BRAID_FULL. */
+static inline uint64_t braid_storage_write(const void *key, uint64_t key_len, const void *value,
+                                           uint64_t value_len) {
+    return braid_raw_storage_write(BRAID_P(key), key_len, BRAID_P(value), value_len, 0, 0, 0);
+}
+
+/* 6 storage_delete: BRAID_OK or BRAID_FULL. */
+static inline uint64_t braid_storage_delete(const void *key, uint64_t key_len) {
+    return braid_raw_storage_delete(BRAID_P(key), key_len, 0, 0, 0, 0, 0);
+}
+
+/* 7 evm_storage_read: reads the 32-byte big-endian slot of an EVM account (unset = zero). */
+static inline uint64_t braid_evm_storage_read(const uint8_t address[20], const uint8_t slot[32],
+                                              uint8_t out[32]) {
+    return braid_raw_evm_storage_read(BRAID_P(address), BRAID_P(slot), BRAID_P(out), 0, 0, 0, 0);
+}
+
+/* 8 state_read: any engine's committed state; value length or BRAID_NONE; copies at most len bytes. */
+static inline uint64_t braid_state_read(uint64_t engine, const uint8_t identity[20], const void *key,
+                                        uint64_t key_len, void *buf, uint64_t len) {
+    return braid_raw_state_read(engine, BRAID_P(identity), BRAID_P(key), key_len, BRAID_P(buf), len, 0);
+}
+
+/* 9 log: topics are 32 bytes each, at most 4. */
+static inline uint64_t braid_log(const void *topics, uint64_t topic_count, const void *data,
+                                 uint64_t data_len) {
+    return braid_raw_log(BRAID_P(topics), topic_count, BRAID_P(data), data_len, 0, 0, 0);
+}
+
+/* 10 blake2b_256 */
+static inline uint64_t braid_blake2b_256(const void *data, uint64_t len, uint8_t out[32]) {
+    return braid_raw_blake2b_256(BRAID_P(data), len, BRAID_P(out), 0, 0, 0, 0);
+}
+
+/* 11 keccak_256 */
+static inline uint64_t braid_keccak_256(const void *data, uint64_t len, uint8_t out[32]) {
+    return braid_raw_keccak_256(BRAID_P(data), len, BRAID_P(out), 0, 0, 0, 0);
+}
+
+/* 12 ed25519_verify: 0 valid, 1 invalid. */
+static inline uint64_t braid_ed25519_verify(const uint8_t public_key[32], const void *message,
+                                            uint64_t message_len, const uint8_t signature[64]) {
+    return braid_raw_ed25519_verify(BRAID_P(public_key), BRAID_P(message), message_len,
+                                    BRAID_P(signature), 0, 0, 0);
+}
+
+/* 13 call: returns the status (BRAID_CALL_*); *out_len_total (if not null) gets
+ * the callee's full output length (at most out_len bytes are copied to out). */
+static inline uint64_t braid_call(const uint8_t callee[20], const void *input, uint64_t input_len,
+                                  uint64_t gas, void *out, uint64_t out_len,
+                                  uint64_t *out_len_total) {
+    uint64_t r8 = 0;
+    uint64_t status = braid_raw_call(BRAID_P(callee), BRAID_P(input), input_len, gas, BRAID_P(out),
+                                     out_len, &r8);
+    if (out_len_total) *out_len_total = r8;
+    return status;
+}
+
+/* 14 revert: ends the invocation with Outcome::Revert(data). Never returns. */
+static inline __attribute__((noreturn)) void braid_revert(const void *data, uint64_t len) {
+    braid_raw_revert(BRAID_P(data), len, 0, 0, 0, 0, 0);
+    __builtin_trap(); /* not reached: the host ends the invocation */
+}
+
+/* ---- entry point ---- */
+
+typedef struct braid_out {
+    uint64_t ptr; /* -> r7 */
+    uint64_t len; /* -> r8 */
+} braid_out;
+
+static inline braid_out braid_return(const void *ptr, uint64_t len) {
+    braid_out o = {(uint64_t)(uintptr_t)ptr, len};
+    return o;
+}
+
+/* Export metadata (version 1: no index) and the .polkavm_exports entry
+ * `u8 1 | u64 -> metadata | u64 -> code`. Exported under the name "call". */
+#define BRAID_ENTRY(fn)                                                        \
+    __asm__(".pushsection .polkavm_metadata,\"\",@progbits\n"                \
+            "braid_export_meta:\n"                                            \
+            ".byte 1\n"                                                       \
+            ".4byte 0\n"                                                      \
+            ".4byte 4\n"                                                      \
+            ".8byte braid_export_sym\n"                                       \
+            ".byte 2\n"                                                       \
+            ".byte 2\n"                                                       \
+            "braid_export_sym:\n"                                             \
+            ".ascii \"call\"\n"                                               \
+            ".popsection\n"                                                   \
+            ".pushsection .polkavm_exports,\"\",@progbits\n"                 \
+            ".byte 1\n"                                                       \
+            ".8byte braid_export_meta\n"                                      \
+            ".8byte " #fn "\n"                                                \
+            ".popsection\n");                                                 \
+    __attribute__((used)) braid_out fn(const uint8_t *input, uint64_t len)
+
+/* Minimum stack size in bytes (the tool also enforces its own minimum). */
+#define BRAID_MIN_STACK_SIZE(bytes)                                            \
+    __asm__(".pushsection .polkavm_min_stack_size,\"\",@progbits\n"          \
+            ".4byte " BRAID_STR(bytes) "\n"                                   \
+            ".popsection\n")
+
+/* ---- freestanding helpers (the compiler may emit calls to these) ---- */
+
+#define BRAID_NOBUILTIN __attribute__((used, no_builtin, noinline))
+
+BRAID_NOBUILTIN void *memcpy(void *dst, const void *src, size_t n) {
+    uint8_t *d = (uint8_t *)dst;
+    const uint8_t *s = (const uint8_t *)src;
+    while (n--) *d++ = *s++;
+    return dst;
+}
+
+BRAID_NOBUILTIN void *memmove(void *dst, const void *src, size_t n) {
+    uint8_t *d = (uint8_t *)dst;
+    const uint8_t *s = (const uint8_t *)src;
+    if (d < s) {
+        while (n--) *d++ = *s++;
+    } else {
+        while (n--) d[n] = s[n];
+    }
+    return dst;
+}
+
+BRAID_NOBUILTIN void *memset(void *dst, int c, size_t n) {
+    uint8_t *d = (uint8_t *)dst;
+    while (n--) *d++ = (uint8_t)c;
+    return dst;
+}
+
+BRAID_NOBUILTIN int memcmp(const void *a, const void *b, size_t n) {
+    const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+    }
+    return 0;
+}
+
+static inline uint64_t braid_load_u64le(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void braid_store_u64le(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+#endif /* BRAID_PVM_H */
