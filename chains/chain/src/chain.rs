@@ -8,6 +8,7 @@ use braid_core::{
     Message, ScopeKind, module_identity,
 };
 use braid_evm::{EvmEngine, EvmError};
+use braid_pvm::{PvmEngine, PvmSpec};
 use braid_state::{Backend, StateDb};
 use parity_scale_codec::{Decode, Encode};
 
@@ -116,6 +117,7 @@ impl Chain {
         let evm = Arc::new(EvmEngine::new(spec.evm_spec.spec_id()));
         let mut engines = Engines::new();
         engines.register(evm.clone());
+        engines.register(Arc::new(PvmEngine::new(PvmSpec::Gp0_7_2)));
         for pin in &spec.plugins {
             let plugin = braid_plugin_loader::load(&pin.path, &pin.sha256, pin.engine)?;
             tracing::info!(engine = %pin.engine, path = %pin.path.display(), "plugin engine loaded");
@@ -170,6 +172,29 @@ impl Chain {
                 block.set(key, value)?;
             }
         }
+        // Genesis modules deploy through the kernel: validated, stored by
+        // hash, instance record written (RFC 0002, Kernel::deploy).
+        let hashes = StoredHashes {
+            db: &self.db,
+            head: 0,
+        };
+        let mut kernel = Kernel::new(&mut block, &self.engines, &hashes, 0);
+        for (i, module) in self.spec.modules.iter().enumerate() {
+            let identity = braid_core::module_identity(
+                self.spec.chain_id,
+                module.name.as_bytes(),
+                module.version,
+            );
+            kernel
+                .deploy(module.engine, identity, &module.code)
+                .map_err(|e| ChainError::SpecField {
+                    field: format!("genesis.modules[{i}].path"),
+                    value: module.path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            tracing::info!(module = %module.name, version = module.version, %identity, "genesis module deployed");
+        }
+        kernel.commit();
         let changes = block.into_changes();
         self.commit(
             changes,

@@ -469,7 +469,98 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
         timestamp: spec.genesis_timestamp + 36,
         transactions: txs,
     });
+
+    // Block 4: the PVM next to the EVM. Braid's PVM token (a genesis
+    // module) is minted and traded; the gate reads EVM token balances
+    // through `evm_storage_read`; relay and faulty are deployed by Braid
+    // transaction and show fault isolation.
+    let mut txs = Vec::new();
+    let pvm_call = |target: braid_core::Identity, input: Vec<u8>| BraidCall::Call {
+        engine: EngineId::PVM.0,
+        target: target.0,
+        input,
+        value: [0; 32],
+    };
+    let pvm_token = pvm_token_identity(spec.chain_id);
+    let gate = gate_identity(spec.chain_id);
+    let init = [vec![0], 1_000_000u64.to_le_bytes().to_vec()].concat();
+    txs.push(s.braid_actions(0, vec![pvm_call(pvm_token, init)], PVM_GAS));
+    let pvm_transfer =
+        |to: Address, amount: u64| [vec![1], to.0.to_vec(), amount.to_le_bytes().to_vec()].concat();
+    txs.push(s.braid_actions(
+        0,
+        vec![pvm_call(pvm_token, pvm_transfer(dev_braid_address(1), 250))],
+        PVM_GAS,
+    ));
+    for i in 1..DEV_ACCOUNTS {
+        let transfer = pvm_transfer(dev_address(i), 10 * i as u64);
+        txs.push(s.braid_actions(0, vec![pvm_call(pvm_token, transfer)], PVM_GAS));
+    }
+    // Reverts: more than Braid key 1 holds.
+    txs.push(s.braid_actions(
+        1,
+        vec![pvm_call(pvm_token, pvm_transfer(dev_address(1), 251))],
+        PVM_GAS,
+    ));
+    for holder in [1, 7] {
+        let input = gate_input(token, dev_address(holder), tokens(10_000));
+        txs.push(s.braid_actions(1, vec![pvm_call(gate, input)], PVM_GAS));
+    }
+    let deploy = |name: &str| -> Result<BraidCall> {
+        Ok(BraidCall::Deploy {
+            engine: EngineId::PVM.0,
+            name: name.as_bytes().to_vec(),
+            version: 1,
+            code: pvm_contract(chain_dir, name)?,
+        })
+    };
+    txs.push(s.braid_actions(0, vec![deploy("relay")?, deploy("faulty")?], 1_000_000));
+    let relay = braid_core::module_identity(spec.chain_id, b"relay", 1);
+    let faulty = braid_core::module_identity(spec.chain_id, b"faulty", 1);
+    txs.push(s.braid_actions(
+        0,
+        vec![pvm_call(relay, [faulty.0.to_vec(), b"k".to_vec()].concat())],
+        PVM_GAS,
+    ));
+    blocks.push(Block {
+        number: 4,
+        timestamp: spec.genesis_timestamp + 48,
+        transactions: txs,
+    });
     Ok(blocks)
+}
+
+/// Braid gas for the dev chain's PVM calls.
+const PVM_GAS: u64 = 1_000_000;
+
+/// The identity of the dev chain's PVM token (genesis module `braid-token-pvm` v1).
+pub fn pvm_token_identity(chain_id: u64) -> braid_core::Identity {
+    braid_core::module_identity(chain_id, b"braid-token-pvm", 1)
+}
+
+/// The identity of the dev chain's gate (genesis module `evm-gate` v1).
+pub fn gate_identity(chain_id: u64) -> braid_core::Identity {
+    braid_core::module_identity(chain_id, b"evm-gate", 1)
+}
+
+/// The gate's input: `token ‖ holder ‖ slot 0 (balanceOf) ‖ threshold`, 104 bytes.
+pub fn gate_input(token: Address, holder: Address, threshold: U256) -> Vec<u8> {
+    let mut input = Vec::with_capacity(104);
+    input.extend_from_slice(token.as_slice());
+    input.extend_from_slice(holder.as_slice());
+    input.extend_from_slice(&[0; 32]);
+    input.extend_from_slice(&threshold.to_be_bytes::<32>());
+    input
+}
+
+/// Reads Braid's built PVM contract `name` (`engines/pvm/contracts/build`,
+/// two folders above the dev chain).
+///
+/// # Errors
+/// [`ChainError::Io`] if it is missing.
+pub fn pvm_contract(chain_dir: &Path, name: &str) -> Result<Vec<u8>> {
+    let path = chain_dir.join(format!("../../engines/pvm/contracts/build/{name}.pvm"));
+    std::fs::read(&path).map_err(|source| ChainError::Io { path, source })
 }
 
 /// A block as pretty JSON with a trailing newline (the bundled file format).

@@ -19,4 +19,4 @@ pub mod tx;
 pub use block::{Block, BlockHeader, RawTransaction};
 pub use chain::{BlockReport, Chain, Receipt, TransactionKind};
 pub use error::{ChainError, Result, TxError};
-pub use spec::{ChainSpec, EvmSpec, GenesisAccount, PluginPin};
+pub use spec::{ChainSpec, EvmSpec, GenesisAccount, GenesisModule, PluginPin};

@@ -110,6 +110,34 @@ pub struct ChainSpec {
     pub alloc: Vec<GenesisAccount>,
     /// Engine plugins to load, in order.
     pub plugins: Vec<PluginPin>,
+    /// Modules deployed at genesis (PVM today), in spec order.
+    pub modules: Vec<GenesisModule>,
+}
+
+/// A module deployed at genesis (`[[genesis.modules]]`): its identity is
+/// `module_identity(chain_id, name, version)` (DESIGN.md "State").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesisModule {
+    /// The engine that runs it (`pvm`: 0x02).
+    pub engine: EngineId,
+    /// Module name (UTF-8, 1..=64 bytes).
+    pub name: String,
+    /// Module version.
+    pub version: u32,
+    /// The code file, relative to the spec's folder until [`ChainSpec::load`]
+    /// resolves it.
+    pub path: PathBuf,
+    /// The code, read by [`ChainSpec::load`] (empty after [`ChainSpec::parse`]).
+    pub code: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    engine: String,
+    name: String,
+    version: u32,
+    path: String,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +184,8 @@ struct RawGenesis {
     coinbase: Option<String>,
     #[serde(default)]
     alloc: BTreeMap<String, RawAccount>,
+    #[serde(default)]
+    modules: Vec<RawModule>,
 }
 
 #[derive(Deserialize)]
@@ -262,6 +292,15 @@ impl ChainSpec {
             if pin.path.is_relative() {
                 pin.path = folder.join(&pin.path);
             }
+        }
+        for module in &mut spec.modules {
+            if module.path.is_relative() {
+                module.path = folder.join(&module.path);
+            }
+            module.code = std::fs::read(&module.path).map_err(|source| ChainError::Io {
+                path: module.path.clone(),
+                source,
+            })?;
         }
         Ok(spec)
     }
@@ -397,6 +436,44 @@ impl ChainSpec {
                 sha256,
             });
         }
+        let mut modules: Vec<GenesisModule> = Vec::with_capacity(raw.genesis.modules.len());
+        for (i, m) in raw.genesis.modules.iter().enumerate() {
+            let field = format!("genesis.modules[{i}]");
+            let engine = match m.engine.as_str() {
+                "pvm" => EngineId::PVM,
+                _ => {
+                    return Err(field_err(
+                        format!("{field}.engine"),
+                        &m.engine,
+                        "genesis modules run on `pvm`",
+                    ));
+                }
+            };
+            if m.name.is_empty() || m.name.len() > 64 {
+                return Err(field_err(
+                    format!("{field}.name"),
+                    &m.name,
+                    "a module name is 1..=64 bytes",
+                ));
+            }
+            if modules
+                .iter()
+                .any(|o| o.engine == engine && o.name == m.name && o.version == m.version)
+            {
+                return Err(field_err(
+                    format!("{field}.name"),
+                    format!("{} v{}", m.name, m.version),
+                    "the same module and version appear twice",
+                ));
+            }
+            modules.push(GenesisModule {
+                engine,
+                name: m.name.clone(),
+                version: m.version,
+                path: PathBuf::from(&m.path),
+                code: Vec::new(),
+            });
+        }
         Ok(ChainSpec {
             name: raw.chain.name,
             chain_id: raw.chain.chain_id,
@@ -408,6 +485,7 @@ impl ChainSpec {
             coinbase,
             alloc,
             plugins,
+            modules,
         })
     }
 }

@@ -93,20 +93,22 @@ fn dev_chain_applies_its_blocks() {
                 braid_ok += 1;
             }
         }
-        assert!(report.gas_by_engine[&EngineId::EVM] > 0);
+        assert!(report.gas_by_engine.values().sum::<u64>() > 0);
     }
-    // Exactly the three designed failures: an over-balance transfer, the
-    // all-or-nothing Braid transaction, a transfer-from past the allowance.
-    assert_eq!(failed.len(), 3, "{failed:?}");
+    // Exactly the four designed failures: an over-balance transfer, the
+    // all-or-nothing Braid transaction, a transfer-from past the allowance,
+    // an over-balance transfer of the PVM token.
+    assert_eq!(failed.len(), 4, "{failed:?}");
     assert_eq!(
         failed
             .iter()
             .filter(|f| f.2 == TransactionKind::Braid)
             .count(),
-        1
+        2
     );
-    // Three EVM-calling Braid transactions, the Snapshot deploy and two Snapshot calls.
-    assert_eq!(braid_ok, 6);
+    // Three EVM-calling Braid transactions, the Snapshot deploy and two
+    // Snapshot calls; then 13 PVM transactions in block 4.
+    assert_eq!(braid_ok, 6 + 13);
     // Braid senders hold what their transactions imply; the all-or-nothing
     // transaction of sender 1 moved nothing.
     assert_eq!(
@@ -142,7 +144,7 @@ fn rocksdb_and_memory_agree_and_a_rerun_changes_nothing() {
     };
     // Reopen: the head is the last block and the root is unchanged.
     let mut reopened = chain_on(Arc::new(RocksDbBackend::open(dir.path()).unwrap()));
-    assert_eq!(reopened.head().number, 3);
+    assert_eq!(reopened.head().number, bundled().len() as u64);
     assert_eq!(reopened.head().state_root, *roots.last().unwrap());
     assert_eq!(reopened.db().root(), *roots.last().unwrap());
     // Applying an already-applied block again is refused, not re-executed.
@@ -441,4 +443,55 @@ fn deploying_to_the_evm_through_a_braid_transaction_is_refused() {
             }
         )
     });
+}
+
+fn pvm_storage(chain: &Chain, module: Identity, key: &[u8]) -> Option<Vec<u8>> {
+    let mut engine_key = vec![0x01];
+    engine_key.extend_from_slice(key);
+    chain.db().get(EngineId::PVM, &module, &engine_key).unwrap()
+}
+
+#[test]
+fn pvm_contracts_read_the_evm_and_write_only_their_own_keys() {
+    let mut chain = chain_on(Arc::new(MemoryBackend::new()));
+    for b in bundled() {
+        chain.apply_block(&b).unwrap();
+    }
+    let chain_id = spec().chain_id;
+    // The gate stored exactly the balance the EVM token holds for each
+    // holder (nothing moved them after block 4's gate calls), and its decision.
+    let gate = dev::gate_identity(chain_id);
+    for holder in [dev_address(1), dev_address(7)] {
+        let balance = token_balance(&chain, holder);
+        let stored = pvm_storage(&chain, gate, holder.as_slice()).expect("gate decision stored");
+        assert_eq!(&stored[..32], &balance.to_be_bytes::<32>());
+        assert_eq!(stored[32], u8::from(balance >= tokens(10_000)));
+    }
+    // The PVM token: minted to Braid key 0, traded, one revert changed nothing.
+    let token = dev::pvm_token_identity(chain_id);
+    let balance = |who: Address| {
+        pvm_storage(&chain, token, who.as_slice())
+            .map(|v| u64::from_le_bytes(v.try_into().unwrap()))
+            .unwrap_or(0)
+    };
+    assert_eq!(balance(dev_braid_address(1)), 250);
+    let sent: u64 = (1..dev::DEV_ACCOUNTS as u64).map(|i| 10 * i).sum();
+    assert_eq!(balance(dev_braid_address(0)), 1_000_000 - 250 - sent);
+    assert_eq!(balance(dev_address(3)), 30);
+    // relay -> faulty: the relay's write stays, the faulting callee's is gone.
+    let relay = braid_core::module_identity(chain_id, b"relay", 1);
+    let faulty = braid_core::module_identity(chain_id, b"faulty", 1);
+    assert_eq!(pvm_storage(&chain, relay, b"k"), Some(vec![1]));
+    assert_eq!(pvm_storage(&chain, faulty, b"f"), None);
+    // Every PVM key is under engine 0x02, provable against the one root,
+    // and no PVM module identity owns a key in any other engine.
+    let pvm_keys = chain.db().scan_engine(EngineId::PVM).unwrap();
+    assert!(pvm_keys.len() > 10);
+    for (key, value) in &pvm_keys {
+        let proof = chain.db().prove(key).unwrap();
+        verify_proof(&chain.db().root(), &key.encode(), Some(value), &proof).unwrap();
+    }
+    let modules = [token, gate, relay, faulty];
+    let evm_keys = chain.db().scan_engine(EngineId::EVM).unwrap();
+    assert!(evm_keys.iter().all(|(k, _)| !modules.contains(&k.identity)));
 }
