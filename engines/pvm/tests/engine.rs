@@ -103,7 +103,11 @@ fn balance_of(who: Identity) -> Vec<u8> {
 fn the_token_mints_transfers_and_reverts() {
     let mut chain = Chain::new();
     let token = chain.deploy("token");
-    let init = chain.call(ALICE, token, [vec![0], 1000u64.to_le_bytes().to_vec()].concat());
+    let init = chain.call(
+        ALICE,
+        token,
+        [vec![0], 1000u64.to_le_bytes().to_vec()].concat(),
+    );
     assert_eq!(init.outcome, Outcome::Halt { output: vec![] });
     assert!(init.gas_used > 0);
     let sent = chain.call(ALICE, token, transfer(BOB, 300));
@@ -135,7 +139,11 @@ fn the_token_mints_transfers_and_reverts() {
         chain.storage(EngineId::PVM, token, &BOB.0),
         Some(300u64.to_le_bytes().to_vec())
     );
-    let again = chain.call(ALICE, token, [vec![0], 5u64.to_le_bytes().to_vec()].concat());
+    let again = chain.call(
+        ALICE,
+        token,
+        [vec![0], 5u64.to_le_bytes().to_vec()].concat(),
+    );
     assert_eq!(
         again.outcome,
         Outcome::Revert {
@@ -245,7 +253,10 @@ fn the_callee_sees_its_caller_and_reverts_propagate_as_status() {
     input.push(b'k');
     input.push(0);
     input.extend_from_slice(&77u64.to_le_bytes());
-    assert_eq!(chain.call(ALICE, relay, input).outcome, Outcome::Halt { output: vec![0] });
+    assert_eq!(
+        chain.call(ALICE, relay, input).outcome,
+        Outcome::Halt { output: vec![0] }
+    );
     assert_eq!(
         chain.storage(EngineId::PVM, token, &relay.0),
         Some(77u64.to_le_bytes().to_vec())
@@ -346,7 +357,11 @@ fn bad_code_is_refused_at_deploy_with_a_typed_error() {
     // A jump table entry past the code.
     assert!(matches!(
         reason(&program(vec![0], vec![1], vec![5])),
-        PvmError::JumpTableEntryOutOfRange { index: 0, target: 5, code_len: 1 }
+        PvmError::JumpTableEntryOutOfRange {
+            index: 0,
+            target: 5,
+            code_len: 1
+        }
     ));
     // An undefined opcode at the entry.
     assert!(matches!(
@@ -354,7 +369,10 @@ fn bad_code_is_refused_at_deploy_with_a_typed_error() {
         PvmError::InvalidEntry { byte: 0xFF }
     ));
     // No code.
-    assert!(matches!(reason(&program(vec![], vec![], vec![])), PvmError::EmptyCode));
+    assert!(matches!(
+        reason(&program(vec![], vec![], vec![])),
+        PvmError::EmptyCode
+    ));
     // A section longer than the input.
     let mut oversized = program(vec![0], vec![1], vec![]);
     oversized[3..6].copy_from_slice(&[0xFF, 0xFF, 0xFF]);
