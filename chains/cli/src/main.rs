@@ -84,6 +84,13 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run Gray Paper PVM program vectors (JSON, w3f/jamtestvectors format)
+    /// on the interpreter; print each failure as a diff and `N passed, M failed`.
+    PvmVectors {
+        /// Files or directories (searched recursively for *.json).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Regenerate a dev chain's bundled blocks (signed with the public dev keys).
     #[command(hide = true)]
     DevBlocks {
@@ -317,6 +324,40 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             }
             println!("{} passed, {} failed", summary.passed, summary.failed);
             Ok(if summary.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::PvmVectors { paths } => {
+            use braid_pvm::vectors::{Backend, diff, parse_vector, run_vector};
+            let (mut passed, mut failed) = (0usize, 0usize);
+            for file in statetest::collect_files(&paths) {
+                let result = std::fs::read_to_string(&file)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| parse_vector(&text).map_err(|e| e.to_string()))
+                    .and_then(|vector| {
+                        let outcome =
+                            run_vector(&vector, Backend::Interpreter).map_err(|e| e.to_string())?;
+                        Ok(diff(&vector, &outcome))
+                    });
+                match result {
+                    Ok(lines) if lines.is_empty() => passed += 1,
+                    Ok(lines) => {
+                        failed += 1;
+                        println!("FAIL {}", file.display());
+                        for line in lines {
+                            println!("  {line}");
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!("FAIL {}: {e}", file.display());
+                    }
+                }
+            }
+            println!("{passed} passed, {failed} failed");
+            Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

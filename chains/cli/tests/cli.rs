@@ -222,3 +222,35 @@ fn plugin_engine_state_is_queryable_with_a_proof() {
     assert!(out.contains("value 0x0000000000000002"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("proof 0x")), "{out}");
 }
+
+#[test]
+fn pvm_vectors_pass_and_a_wrong_expectation_is_shown_as_a_diff() {
+    let dir = shared().join("vectors/pvm/programs");
+    let o = braid(&["pvm-vectors", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let summary = last_line(&o);
+    let passed: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    assert!(
+        passed >= 200 && summary.ends_with(" passed, 0 failed"),
+        "{summary}"
+    );
+    // A vector whose expected gas is off by one fails with a diff line.
+    let text = std::fs::read_to_string(dir.join("inst_add_32.json")).unwrap();
+    let mut vector: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let gas = vector["expected-gas"].as_i64().unwrap();
+    vector["expected-gas"] = (gas + 1).into();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("wrong_gas.json");
+    std::fs::write(&file, vector.to_string()).unwrap();
+    std::fs::write(tmp.path().join("broken.json"), "{").unwrap();
+    let o = braid(&["pvm-vectors", tmp.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("wrong_gas.json")
+            && out.contains(&format!("gas: expected {}, got {gas}", gas + 1)),
+        "{out}"
+    );
+    assert!(out.contains("broken.json"), "{out}");
+    assert_eq!(last_line(&o), "0 passed, 2 failed");
+}
