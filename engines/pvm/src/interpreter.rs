@@ -165,38 +165,52 @@ impl Code {
         let mut instructions = Vec::new();
         let mut pcs = Vec::new();
         // Follow the instruction chain from pc 0 (GP A.2: ı' = ı + 1 + skip(ı)).
+        // For each instruction: whether the one before it is in T (a
+        // terminator), and whether it is undefined.
         let mut pc = 0u32;
-        let mut starts_block = vec![true];
+        let mut after_terminator = vec![true];
+        let mut after_undefined = vec![false];
         while pc < code_len {
             let (instruction, skip) = decode(&blob.code, &blob.bitmask, pc, spec);
             instructions.push(instruction);
             pcs.push(pc);
-            let ends_block = instruction.opcode().is_none_or(|op| op.is_terminator());
-            starts_block.push(ends_block);
+            let opcode = instruction.opcode();
+            after_terminator.push(opcode.is_some_and(|op| op.is_terminator()));
+            after_undefined.push(opcode.is_none());
             pc = pc + 1 + skip;
         }
         // The code is followed by zeros: an implicit `trap`.
         instructions.push(Instruction::trap {});
         pcs.push(code_len.max(pc));
-        // A block starts at pc 0 and after each terminator, at an instruction
-        // start the bitmask marks (GP ϖ); the implicit final `trap` starts
-        // one only after a terminator. Each block's whole cost sits on its
-        // first instruction; every other index costs 0.
         let n = instructions.len();
+        // Jump targets (GP ϖ): pc 0, and an instruction start the bitmask
+        // marks right after a terminator. An undefined byte runs as `trap`
+        // but is not in T, so the instruction after it is no target.
+        let is_target: Vec<bool> = (0..n)
+            .map(|i| {
+                i == 0
+                    || (after_terminator[i]
+                        && i < n - 1
+                        && is_instruction_start(&blob.bitmask, code_len, pcs[i]))
+            })
+            .collect();
+        // Gas blocks: a block runs from a target (or the implicit final
+        // `trap` after a terminator) to the next terminator or undefined
+        // byte, where execution cannot go on. Its whole cost sits on its
+        // first instruction; every other index costs 0.
         let mut block_gas = vec![0u32; n];
         let mut start = 0;
         for i in 0..n {
-            let is_start = i == 0
-                || (starts_block[i]
-                    && (i == n - 1 || is_instruction_start(&blob.bitmask, code_len, pcs[i])));
-            if is_start {
+            let starts_gas_block =
+                is_target[i] || after_undefined[i] || (i == n - 1 && after_terminator[i]);
+            if starts_gas_block {
                 start = i;
             }
             block_gas[start] += instructions[i].opcode().map_or(1, |op| op.gas());
         }
         let block_at = |pc: u32| -> u32 {
             match pcs.binary_search(&pc) {
-                Ok(i) if block_gas[i] > 0 && pc < code_len => i as u32,
+                Ok(i) if is_target[i] => i as u32,
                 _ => INVALID,
             }
         };
