@@ -248,7 +248,15 @@ impl Signer<'_> {
 /// # Errors
 /// [`ChainError::Io`] / [`ChainError::SpecField`] if the artifact is missing or malformed.
 pub fn token_creation_code(chain_dir: &Path) -> Result<Vec<u8>> {
-    let path = chain_dir.join("contracts/BraidToken.json");
+    creation_code(chain_dir, "BraidToken")
+}
+
+/// Reads the creation bytecode of `contracts/<contract>.json` in `chain_dir`.
+///
+/// # Errors
+/// [`ChainError::Io`] / [`ChainError::BlockSyntax`] if the artifact is missing or malformed.
+pub fn creation_code(chain_dir: &Path, contract: &str) -> Result<Vec<u8>> {
+    let path = chain_dir.join(format!("contracts/{contract}.json"));
     let text = std::fs::read_to_string(&path).map_err(|source| ChainError::Io {
         path: path.clone(),
         source,
@@ -514,13 +522,59 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
             code: pvm_contract(chain_dir, name)?,
         })
     };
-    txs.push(s.braid_actions(0, vec![deploy("relay")?, deploy("faulty")?], 1_000_000));
+    let relay_v2 = BraidCall::Deploy {
+        engine: EngineId::PVM.0,
+        name: b"relay".to_vec(),
+        version: 2,
+        code: pvm_contract(chain_dir, "relay")?,
+    };
+    txs.push(s.braid_actions(
+        0,
+        vec![deploy("relay")?, deploy("faulty")?, relay_v2],
+        1_500_000,
+    ));
     let relay = braid_core::module_identity(spec.chain_id, b"relay", 1);
+    let relay_b = braid_core::module_identity(spec.chain_id, b"relay", 2);
     let faulty = braid_core::module_identity(spec.chain_id, b"faulty", 1);
     txs.push(s.braid_actions(
         0,
         vec![pvm_call(relay, [faulty.0.to_vec(), b"k".to_vec()].concat())],
         PVM_GAS,
+    ));
+    // Reentrancy: relay v1 ('x') -> relay v2 ('y') -> relay v1 ('z') is refused.
+    let cycle = [
+        relay_b.0.to_vec(),
+        b"x".to_vec(),
+        relay.0.to_vec(),
+        b"y".to_vec(),
+        relay_b.0.to_vec(),
+        b"z".to_vec(),
+    ]
+    .concat();
+    txs.push(s.braid_actions(0, vec![pvm_call(relay, cycle)], PVM_GAS));
+    // The EVM reads PVM storage through the read precompile: PvmReader
+    // records Braid key 1's PVM token balance.
+    assert_eq!(s.nonces[2], PVM_READER_NONCE, "dev account 2's nonce moved");
+    txs.push(s.eth(
+        2,
+        TxKind::Create,
+        U256::ZERO,
+        creation_code(chain_dir, "PvmReader")?,
+        1_000_000,
+    ));
+    let record = calldata(
+        RECORD,
+        (
+            Address::from(pvm_token.0),
+            Bytes::from(dev_braid_address(1).to_vec()),
+        ),
+    );
+    txs.push(s.eth(
+        2,
+        TxKind::Call(pvm_reader_address()),
+        U256::ZERO,
+        record,
+        200_000,
     ));
     blocks.push(Block {
         number: 4,
@@ -529,6 +583,17 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
     });
     Ok(blocks)
 }
+
+/// `record(address,bytes)` of `contracts/PvmReader.sol`.
+pub const RECORD: [u8; 4] = [0x66, 0x02, 0xb6, 0x56];
+
+/// The dev chain's PvmReader (deployed by dev account 2 in block 4).
+pub fn pvm_reader_address() -> Address {
+    dev_address(2).create(PVM_READER_NONCE)
+}
+
+/// Dev account 2's nonce when it deploys PvmReader.
+const PVM_READER_NONCE: u64 = 11;
 
 /// Braid gas for the dev chain's PVM calls.
 const PVM_GAS: u64 = 1_000_000;

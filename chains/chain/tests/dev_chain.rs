@@ -107,8 +107,8 @@ fn dev_chain_applies_its_blocks() {
         2
     );
     // Three EVM-calling Braid transactions, the Snapshot deploy and two
-    // Snapshot calls; then 13 PVM transactions in block 4.
-    assert_eq!(braid_ok, 6 + 13);
+    // Snapshot calls; then 14 PVM transactions in block 4.
+    assert_eq!(braid_ok, 6 + 14);
     // Braid senders hold what their transactions imply; the all-or-nothing
     // transaction of sender 1 moved nothing.
     assert_eq!(
@@ -483,6 +483,29 @@ fn pvm_contracts_read_the_evm_and_write_only_their_own_keys() {
     let faulty = braid_core::module_identity(chain_id, b"faulty", 1);
     assert_eq!(pvm_storage(&chain, relay, b"k"), Some(vec![1]));
     assert_eq!(pvm_storage(&chain, faulty, b"f"), None);
+    // relay v1 -> relay v2 -> relay v1: the inner call is a reentrancy
+    // fault, so its write ('z') is gone while the outer two stay.
+    let relay_b = braid_core::module_identity(chain_id, b"relay", 2);
+    assert_eq!(pvm_storage(&chain, relay, b"x"), Some(vec![1]));
+    assert_eq!(pvm_storage(&chain, relay_b, b"y"), Some(vec![1]));
+    assert_eq!(pvm_storage(&chain, relay, b"z"), None);
+    // The EVM read the PVM token balance through the read precompile and
+    // recorded exactly what the PVM token holds natively.
+    let reader = Identity(dev::pvm_reader_address().0.0);
+    let slot = |n: u8| {
+        let mut key = vec![0x01];
+        key.extend_from_slice(&[0; 31]);
+        key.push(n);
+        chain.db().get(EngineId::EVM, &reader, &key).unwrap()
+    };
+    let native = pvm_storage(&chain, token, dev_braid_address(1).as_slice()).unwrap();
+    let mut recorded = [0u8; 32];
+    recorded[..native.len()].copy_from_slice(&native);
+    assert_eq!(slot(0), Some(recorded.to_vec()));
+    let mut one = [0u8; 32];
+    one[31] = 1;
+    assert_eq!(slot(1), Some(one.to_vec()), "found");
+    assert_eq!(slot(2), Some(one.to_vec()), "one read");
     // Every PVM key is under engine 0x02, provable against the one root,
     // and no PVM module identity owns a key in any other engine.
     let pvm_keys = chain.db().scan_engine(EngineId::PVM).unwrap();
@@ -491,7 +514,7 @@ fn pvm_contracts_read_the_evm_and_write_only_their_own_keys() {
         let proof = chain.db().prove(key).unwrap();
         verify_proof(&chain.db().root(), &key.encode(), Some(value), &proof).unwrap();
     }
-    let modules = [token, gate, relay, faulty];
+    let modules = [token, gate, relay, relay_b, faulty];
     let evm_keys = chain.db().scan_engine(EngineId::EVM).unwrap();
     assert!(evm_keys.iter().all(|(k, _)| !modules.contains(&k.identity)));
 }

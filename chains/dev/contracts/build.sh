@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuilds BraidToken.json from BraidToken.sol. Runnable from any directory:
+# Rebuilds BraidToken.json and PvmReader.json from their sources. Runnable from any directory:
 #   bash chains/dev/contracts/build.sh
 set -euo pipefail
 

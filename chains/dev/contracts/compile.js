@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Compiles BraidToken.sol with solc's standard-JSON interface and writes
-// BraidToken.json next to it. Run through build.sh, which installs solc.
+// Compiles the dev chain's Solidity contracts with solc's standard-JSON
+// interface and writes <Contract>.json next to each source. Run through
+// build.sh, which installs solc.
 'use strict';
 
 const fs = require('fs');
@@ -8,19 +9,35 @@ const path = require('path');
 const solc = require('solc');
 
 const DIR = __dirname;
-const SOURCE = 'BraidToken.sol'; // source unit name: relative, so the output does not depend on the checkout path
-const CONTRACT = 'BraidToken';
 const EVM_VERSION = 'cancun';
-const OUT = path.join(DIR, `${CONTRACT}.json`);
 
-// Slots other Braid code reads from raw storage; the build fails if they move.
-const EXPECTED_LAYOUT = [
-  ['balanceOf', '0'],
-  ['allowance', '1'],
-  ['totalSupply', '2'],
-  ['name', '3'],
-  ['symbol', '4'],
+// Each contract with the slots other Braid code reads from raw storage; the
+// build fails if they move.
+const CONTRACTS = [
+  {
+    source: 'BraidToken.sol',
+    name: 'BraidToken',
+    layout: [
+      ['balanceOf', '0'],
+      ['allowance', '1'],
+      ['totalSupply', '2'],
+      ['name', '3'],
+      ['symbol', '4'],
+    ],
+  },
+  {
+    source: 'PvmReader.sol',
+    name: 'PvmReader',
+    layout: [
+      ['last', '0'],
+      ['found', '1'],
+      ['reads', '2'],
+    ],
+  },
 ];
+
+for (const { source: SOURCE, name: CONTRACT, layout: EXPECTED_LAYOUT } of CONTRACTS) {
+const OUT = path.join(DIR, `${CONTRACT}.json`);
 
 const input = {
   language: 'Solidity',
@@ -91,3 +108,4 @@ fs.renameSync(tmp, OUT);
 process.stdout.write(
   `wrote ${OUT} (solc ${solc.version()}, creation ${bytecode.length / 2} bytes, runtime ${deployedBytecode.length / 2} bytes)\n`,
 );
+}

@@ -34,24 +34,42 @@
 //! ([`FaultReason::OutOfGas`](braid_core::FaultReason::OutOfGas) or a
 //! [`fault_code`]).
 //!
+//! # Braid read precompile (RFC 0006)
+//! Every EVM runs with [`BraidPrecompiles`]: the Ethereum precompiles of the
+//! spec, unchanged, and at [`READ_PRECOMPILE`] (`0x…0B4A1D`) the cross-engine
+//! read of [`braid_precompiles::read`], with which EVM contracts read PVM,
+//! WASM (or EVM) storage: `readU64(bytes32 module, uint64 slot) returns
+//! (uint64)` (a PVM module) and `read(uint8 engine, address identity, bytes
+//! key) returns (bool found, bytes value)`. It reads committed state through
+//! [`braid_core::Host::read_state`] (kernel rule 5: never an in-flight working
+//! set, not even the calling invocation's own writes) and costs 2,100 gas,
+//! plus 3 per 32-byte word of the value for `read`. It is warm like the other
+//! precompiles (EIP-2929). A bad input or too little gas fails the call like
+//! any precompile failure (all its gas consumed, the caller goes on); a host
+//! failure stops the transaction with the host's [`braid_core::CoreError`],
+//! through revm's database-error path.
+//!
 //! What it does not do: it never sees `braid-state` (only the `Host`), signs
 //! or recovers no transaction (the chain does), keeps no state between
 //! calls other than analysed bytecode (it does reuse revm's emptied buffers,
 //! per thread), and runs no system calls (EIP-4788
 //! beacon root, EIP-2935 block hashes, EIP-7002/7251 requests): a chain that
-//! needs them makes them. Its place in the graph: `core` <- `evm` <- `chains`.
+//! needs them makes them. Its place in the graph: `core` <- `precompiles` <-
+//! `evm` <- `chains`.
 
 pub mod cache;
 mod db;
 mod engine;
 mod error;
 pub mod layout;
+mod precompiles;
 mod scratch;
 
 pub use cache::BytecodeCache;
 pub use db::{HostDatabase, HostDatabaseError};
 pub use engine::{EvmEngine, EvmExit, EvmTransactOutcome, fault_code, halt_fault};
 pub use error::EvmError;
+pub use precompiles::{BraidPrecompiles, READ_PRECOMPILE};
 /// The revm this engine is built on (pinned `=43.0.3`), for its types
 /// ([`revm::context::TxEnv`], [`revm::primitives::hardfork::SpecId`], ...).
 pub use revm;

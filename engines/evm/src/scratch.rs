@@ -25,21 +25,22 @@ use revm::context::journal::{JournalEntry, JournalInner};
 use revm::context::{
     BlockEnv, Cfg, CfgEnv, Context, Evm, FrameStack, Journal, LocalContext, TxEnv,
 };
+use revm::handler::EthFrame;
 use revm::handler::instructions::InstructionProvider;
-use revm::handler::{EthFrame, EthPrecompiles};
 use revm::interpreter::instructions::{GasTable, InstructionTable, instruction_table};
 use revm::interpreter::interpreter::EthInterpreter;
 use revm::state::TransactionId;
 
 use crate::cache::BytecodeCache;
 use crate::db::{HostDatabase, LoadedRecords};
+use crate::precompiles::BraidPrecompiles;
 
 /// revm's mainnet context over a [`HostDatabase`].
 pub(crate) type HostContext<'h> = Context<BlockEnv, TxEnv, CfgEnv, HostDatabase<'h>>;
 
 /// revm's mainnet EVM over a [`HostDatabase`].
 pub(crate) type HostEvm<'h> =
-    Evm<HostContext<'h>, (), Instructions<'h>, EthPrecompiles, EthFrame<EthInterpreter>>;
+    Evm<HostContext<'h>, (), Instructions<'h>, BraidPrecompiles, EthFrame<EthInterpreter>>;
 
 /// revm's mainnet instruction table, a constant, with the gas table of the
 /// engine's spec: what `EthInstructions` holds, without copying both into a
@@ -147,7 +148,7 @@ pub(crate) fn with_evm<'h, R>(
         },
         inspector: (),
         instruction: Instructions::new(gas),
-        precompiles: EthPrecompiles::new(spec),
+        precompiles: BraidPrecompiles::new(spec),
         frame_stack: frames,
     };
     let out = run(&mut evm);
