@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds the dev chain's artifacts:
-#  1. Braid's token contract (solc from npm) -> contracts/BraidToken.json
+#  1. Braid's Solidity contracts (solc from npm) -> contracts/BraidToken.json, PvmReader.json
 #  2. the stack plugin engine, stripped -> plugins/libbraid_plugin_stack.so,
 #     and its SHA-256 pinned in chain.toml
 #  3. the bundled blocks (signed with the public dev keys; byte-for-byte
