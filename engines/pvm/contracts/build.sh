@@ -36,7 +36,7 @@ CFLAGS=(
     -fno-asynchronous-unwind-tables -fno-unwind-tables
     -ffunction-sections -fdata-sections
     -Wall -Wextra -Werror
-    -I include -I src
+    -I include -I ../../common/include -I src
 )
 
 for src in src/*.c; do

@@ -288,37 +288,7 @@ static inline braid_out braid_return(const void *ptr, uint64_t len) {
 
 #define BRAID_NOBUILTIN __attribute__((used, no_builtin, noinline))
 
-BRAID_NOBUILTIN void *memcpy(void *dst, const void *src, size_t n) {
-    uint8_t *d = (uint8_t *)dst;
-    const uint8_t *s = (const uint8_t *)src;
-    while (n--) *d++ = *s++;
-    return dst;
-}
-
-BRAID_NOBUILTIN void *memmove(void *dst, const void *src, size_t n) {
-    uint8_t *d = (uint8_t *)dst;
-    const uint8_t *s = (const uint8_t *)src;
-    if (d < s) {
-        while (n--) *d++ = *s++;
-    } else {
-        while (n--) d[n] = s[n];
-    }
-    return dst;
-}
-
-BRAID_NOBUILTIN void *memset(void *dst, int c, size_t n) {
-    uint8_t *d = (uint8_t *)dst;
-    while (n--) *d++ = (uint8_t)c;
-    return dst;
-}
-
-BRAID_NOBUILTIN int memcmp(const void *a, const void *b, size_t n) {
-    const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
-    for (size_t i = 0; i < n; i++) {
-        if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
-    }
-    return 0;
-}
+#include "braid_freestanding.h" /* engines/common/include */
 
 static inline uint64_t braid_load_u64le(const uint8_t *p) {
     uint64_t v = 0;
