@@ -9,6 +9,7 @@
 //! What it does not do: it holds no state and runs no guest code. It depends
 //! on `braid-core` only; engines depend on it (STYLE.md point 1).
 
+pub mod host_calls;
 pub mod read;
 
 use blake2::{Blake2b, Digest, digest::consts::U32};

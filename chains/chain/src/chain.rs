@@ -10,6 +10,7 @@ use braid_core::{
 use braid_evm::{EvmEngine, EvmError};
 use braid_pvm::{PvmEngine, PvmSpec};
 use braid_state::{Backend, StateDb};
+use braid_wasm::WasmEngine;
 use parity_scale_codec::{Decode, Encode};
 
 use crate::block::{Block, BlockHeader, RawTransaction};
@@ -118,6 +119,12 @@ impl Chain {
         let mut engines = Engines::new();
         engines.register(evm.clone());
         engines.register(Arc::new(PvmEngine::new(PvmSpec::Gp0_7_2)));
+        engines.register(Arc::new(WasmEngine::new().map_err(|e| {
+            CoreError::Engine {
+                engine: EngineId::WASM,
+                source: Box::new(e),
+            }
+        })?));
         for pin in &spec.plugins {
             let plugin = braid_plugin_loader::load(&pin.path, &pin.sha256, pin.engine)?;
             tracing::info!(engine = %pin.engine, path = %pin.path.display(), "plugin engine loaded");

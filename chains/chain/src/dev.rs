@@ -581,7 +581,52 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
         timestamp: spec.genesis_timestamp + 48,
         transactions: txs,
     });
+
+    // Block 5: WASM. The recorder reads an EVM token balance and a PVM
+    // token balance of the same holders and records both.
+    let mut txs = Vec::new();
+    let recorder = recorder_identity(spec.chain_id);
+    for (evm_holder, pvm_holder) in [
+        (dev_address(1), dev_braid_address(1)),
+        (dev_address(7), dev_address(7)),
+    ] {
+        let input = recorder_input(token, evm_holder, pvm_token, pvm_holder);
+        let call = BraidCall::Call {
+            engine: EngineId::WASM.0,
+            target: recorder.0,
+            input,
+            value: [0; 32],
+        };
+        txs.push(s.braid_actions(1, vec![call], PVM_GAS));
+    }
+    blocks.push(Block {
+        number: 5,
+        timestamp: spec.genesis_timestamp + 60,
+        transactions: txs,
+    });
     Ok(blocks)
+}
+
+/// The identity of the dev chain's WASM recorder (genesis module `recorder` v1).
+pub fn recorder_identity(chain_id: u64) -> braid_core::Identity {
+    braid_core::module_identity(chain_id, b"recorder", 1)
+}
+
+/// The recorder's input: `token[20] ‖ holder[20] ‖ PVM module[20] ‖ key
+/// length u8 ‖ key` (the PVM key is `pvm_holder`).
+pub fn recorder_input(
+    token: Address,
+    holder: Address,
+    pvm_module: braid_core::Identity,
+    pvm_holder: Address,
+) -> Vec<u8> {
+    let mut input = Vec::with_capacity(81);
+    input.extend_from_slice(token.as_slice());
+    input.extend_from_slice(holder.as_slice());
+    input.extend_from_slice(&pvm_module.0);
+    input.push(20);
+    input.extend_from_slice(pvm_holder.as_slice());
+    input
 }
 
 /// `record(address,bytes)` of `contracts/PvmReader.sol`.

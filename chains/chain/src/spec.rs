@@ -110,7 +110,7 @@ pub struct ChainSpec {
     pub alloc: Vec<GenesisAccount>,
     /// Engine plugins to load, in order.
     pub plugins: Vec<PluginPin>,
-    /// Modules deployed at genesis (PVM today), in spec order.
+    /// Modules deployed at genesis (PVM and WASM), in spec order.
     pub modules: Vec<GenesisModule>,
 }
 
@@ -118,7 +118,7 @@ pub struct ChainSpec {
 /// `module_identity(chain_id, name, version)` (DESIGN.md "State").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenesisModule {
-    /// The engine that runs it (`pvm`: 0x02).
+    /// The engine that runs it (`pvm`: 0x02, `wasm`: 0x03).
     pub engine: EngineId,
     /// Module name (UTF-8, 1..=64 bytes).
     pub name: String,
@@ -441,11 +441,12 @@ impl ChainSpec {
             let field = format!("genesis.modules[{i}]");
             let engine = match m.engine.as_str() {
                 "pvm" => EngineId::PVM,
+                "wasm" => EngineId::WASM,
                 _ => {
                     return Err(field_err(
                         format!("{field}.engine"),
                         &m.engine,
-                        "genesis modules run on `pvm`",
+                        "genesis modules run on `pvm` or `wasm`",
                     ));
                 }
             };

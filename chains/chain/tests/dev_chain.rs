@@ -107,8 +107,9 @@ fn dev_chain_applies_its_blocks() {
         2
     );
     // Three EVM-calling Braid transactions, the Snapshot deploy and two
-    // Snapshot calls; then 14 PVM transactions in block 4.
-    assert_eq!(braid_ok, 6 + 14);
+    // Snapshot calls; then 14 PVM transactions in block 4 and 2 WASM
+    // recorder calls in block 5.
+    assert_eq!(braid_ok, 6 + 14 + 2);
     // Braid senders hold what their transactions imply; the all-or-nothing
     // transaction of sender 1 moved nothing.
     assert_eq!(
@@ -517,4 +518,44 @@ fn pvm_contracts_read_the_evm_and_write_only_their_own_keys() {
     let modules = [token, gate, relay, relay_b, faulty];
     let evm_keys = chain.db().scan_engine(EngineId::EVM).unwrap();
     assert!(evm_keys.iter().all(|(k, _)| !modules.contains(&k.identity)));
+}
+
+fn wasm_storage(chain: &Chain, module: Identity, key: &[u8]) -> Option<Vec<u8>> {
+    let mut engine_key = vec![0x01];
+    engine_key.extend_from_slice(key);
+    chain
+        .db()
+        .get(EngineId::WASM, &module, &engine_key)
+        .unwrap()
+}
+
+#[test]
+fn the_wasm_recorder_reads_the_evm_and_the_pvm_and_records_both() {
+    let mut chain = chain_on(Arc::new(MemoryBackend::new()));
+    let blocks = bundled();
+    for b in &blocks[..blocks.len() - 1] {
+        chain.apply_block(b).unwrap();
+    }
+    let chain_id = spec().chain_id;
+    let recorder = dev::recorder_identity(chain_id);
+    let pvm_token = dev::pvm_token_identity(chain_id);
+    // The last block holds the two recorder calls; check each after it runs
+    // by applying the block and reading the final records (the second call
+    // is for dev 7, whose values block 5 does not change).
+    let report = chain.apply_block(blocks.last().unwrap()).unwrap();
+    assert!(report.receipts.iter().all(|r| r.success));
+    assert!(report.gas_by_engine[&EngineId::WASM] > 0);
+    let evm = token_balance(&chain, dev_address(7));
+    assert_eq!(
+        wasm_storage(&chain, recorder, b"evm"),
+        Some(evm.to_be_bytes::<32>().to_vec())
+    );
+    let pvm = pvm_storage(&chain, pvm_token, dev_address(7).as_slice()).unwrap();
+    assert_eq!(wasm_storage(&chain, recorder, b"pvm"), Some(pvm));
+    assert_eq!(wasm_storage(&chain, recorder, b"pvm_found"), Some(vec![1]));
+    // The WASM module owns keys only under engine 0x03.
+    for engine in [EngineId::EVM, EngineId::PVM] {
+        let keys = chain.db().scan_engine(engine).unwrap();
+        assert!(keys.iter().all(|(k, _)| k.identity != recorder));
+    }
 }

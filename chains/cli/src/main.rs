@@ -91,11 +91,36 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Benchmarks; `braid bench cross-engine` measures one cross-engine read
+    /// for every ordered pair of engines against the native read.
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
     /// Regenerate a dev chain's bundled blocks (signed with the public dev keys).
     #[command(hide = true)]
     DevBlocks {
         /// Chain directory.
         chain: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Every ordered pair of EVM, PVM and WASM: one 32-byte cross-engine read
+    /// against the reader's native read, warm and cold (ns, median). Prints
+    /// the table (Markdown) and writes it as an SVG bar chart.
+    CrossEngine {
+        /// Where to write the chart.
+        #[arg(long, default_value = "cross-engine.svg")]
+        chart: PathBuf,
+        /// Reads per warm call.
+        #[arg(long, default_value_t = 1000)]
+        reads: u32,
+        /// Repetitions per measurement (medians are reported).
+        #[arg(long, default_value_t = 31)]
+        repetitions: usize,
     },
 }
 
@@ -362,6 +387,29 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Bench {
+            which:
+                BenchCommand::CrossEngine {
+                    chart,
+                    reads,
+                    repetitions,
+                },
+        } => {
+            use braid_benches::cross_engine::{self, Params, World};
+            let world = World::new(cross_engine::wasm_engine());
+            world.check();
+            let rows = world.run(Params {
+                warm_reads: reads.max(1),
+                repetitions: repetitions.max(1),
+            });
+            print!("{}", cross_engine::markdown(&rows));
+            if let Some(token) = world.token_workload(repetitions.max(1) * 20) {
+                print!("\n{}", cross_engine::token_markdown(&token));
+            }
+            cross_engine::chart(&rows, &chart).map_err(|e| e.to_string())?;
+            println!("chart written to {}", chart.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::DevBlocks { chain } => {
             let spec = ChainSpec::load(&chain.join("chain.toml"))?;

@@ -64,7 +64,7 @@ fn run_is_idempotent_and_memory_matches_rocksdb() {
             "no row for block {height}:\n{text}"
         );
     }
-    assert!(last_line(&first).starts_with("head 4 root 0x"), "{text}");
+    assert!(last_line(&first).starts_with("head 5 root 0x"), "{text}");
     let again = braid(&["run", &dev(), "--db", db]);
     assert!(
         stdout(&again).contains("nothing to apply"),
@@ -253,4 +253,35 @@ fn pvm_vectors_pass_and_a_wrong_expectation_is_shown_as_a_diff() {
     );
     assert!(out.contains("broken.json"), "{out}");
     assert_eq!(last_line(&o), "0 passed, 2 failed");
+}
+
+#[test]
+fn bench_cross_engine_prints_six_pairs_and_writes_a_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("chart.svg");
+    let o = braid(&[
+        "bench",
+        "cross-engine",
+        "--reads",
+        "5",
+        "--repetitions",
+        "1",
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for pair in [
+        "EVM → PVM",
+        "EVM → WASM",
+        "PVM → EVM",
+        "PVM → WASM",
+        "WASM → EVM",
+        "WASM → PVM",
+    ] {
+        assert!(out.contains(pair), "{pair} missing:\n{out}");
+    }
+    assert!(out.contains("remote / local"), "{out}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg"));
 }

@@ -26,6 +26,11 @@ const CONTRACTS = [
     ],
   },
   {
+    source: 'CrossReader.sol',
+    name: 'CrossReader',
+    layout: [],
+  },
+  {
     source: 'PvmReader.sol',
     name: 'PvmReader',
     layout: [

@@ -147,7 +147,11 @@ impl Engine for PvmEngine {
                         instance.set_gas(gas_i64(cx.host.gas_left()));
                         continue;
                     };
-                    if cx.host.charge_gas(which.price(&instance.regs())).is_err() {
+                    if cx
+                        .host
+                        .charge_gas(host::price(which, &instance.regs()))
+                        .is_err()
+                    {
                         return Ok(Outcome::Fault(FaultReason::OutOfGas));
                     }
                     match host::dispatch(which, &mut instance, &mut cx)? {

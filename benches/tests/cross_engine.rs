@@ -1,0 +1,32 @@
+//! The cross-engine read suite is differential before it is a benchmark:
+//! every reader, for every owner, gets exactly the bytes the owner engine
+//! holds (and reads natively), through Braid's real contracts.
+
+use braid_benches::cross_engine::{Params, World, wasm_engine};
+
+#[test]
+fn every_cross_engine_read_returns_what_the_owner_reads_natively() {
+    let world = World::new(wasm_engine());
+    assert_eq!(world.sides().len(), 3, "EVM, PVM and WASM");
+    world.check();
+}
+
+#[test]
+fn the_suite_measures_all_six_pairs_and_the_token_workload() {
+    let world = World::new(wasm_engine());
+    let rows = world.run(Params {
+        warm_reads: 10,
+        repetitions: 1,
+    });
+    assert_eq!(rows.len(), 6);
+    let token = world.token_workload(3).expect("the WASM token runs");
+    assert!(token.local_gas > 0 && token.remote_gas > 0);
+    let svg = tempfile::NamedTempFile::new().unwrap();
+    braid_benches::cross_engine::chart(&rows, svg.path()).unwrap();
+    let text = std::fs::read_to_string(svg.path()).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("WASM→PVM"),
+        "{}",
+        &text[..200]
+    );
+}
