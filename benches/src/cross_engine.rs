@@ -172,6 +172,8 @@ pub struct World {
     wasm_reader: Option<Identity>,
     wasm_token: Option<Identity>,
     warm: std::sync::OnceLock<StateDb>,
+    /// While set, the EVM reader's cross calls go to the identity precompile.
+    floor: std::cell::Cell<bool>,
 }
 
 /// The WASM engine and Braid's WASM reader contract.
@@ -316,6 +318,7 @@ impl World {
             wasm_reader,
             wasm_token,
             warm: std::sync::OnceLock::new(),
+            floor: std::cell::Cell::new(false),
         }
     }
 
@@ -342,6 +345,16 @@ impl World {
                 sol! {
                     function native(uint256 slot, uint256 count) external view returns (bytes32);
                     function cross(uint8 engine, address identity, bytes key, uint256 count) external view returns (bytes);
+                    function floor(uint8 engine, address identity, bytes key, uint256 count) external view returns (bytes);
+                }
+                if self.floor.get() {
+                    return floorCall {
+                        engine: owner.engine().0,
+                        identity: owner_id.0.into(),
+                        key: KEY.to_vec().into(),
+                        count: U256::from(count),
+                    }
+                    .abi_encode();
                 }
                 if owner == Side::Evm {
                     nativeCall {
@@ -549,6 +562,17 @@ impl World {
             local_gas: gas_local,
             remote_gas: gas_remote,
         })
+    }
+
+    /// The floor of any precompile read by the EVM: the same `STATICCALL`,
+    /// call data and loop as the EVM → PVM read, sent to the identity
+    /// precompile (0x04), which only echoes its input. Warm, median ns per
+    /// call.
+    pub fn evm_precompile_floor(&self, params: Params) -> f64 {
+        self.floor.set(true);
+        let row = self.measure(Side::Evm, Side::Pvm, params);
+        self.floor.set(false);
+        row.warm.cross_ns
     }
 
     /// Every ordered pair of distinct engines.

@@ -404,6 +404,13 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                 repetitions: repetitions.max(1),
             });
             print!("{}", cross_engine::markdown(&rows));
+            let floor = world.evm_precompile_floor(Params {
+                warm_reads: reads.max(1),
+                repetitions: repetitions.max(1),
+            });
+            println!(
+                "\nEVM floor: the same STATICCALL to the identity precompile costs {floor:.0} ns per call (warm)"
+            );
             if let Some(token) = world.token_workload(repetitions.max(1) * 20) {
                 print!("\n{}", cross_engine::token_markdown(&token));
             }
