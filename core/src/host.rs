@@ -139,6 +139,23 @@ pub trait Host {
         engine_key: &[u8],
     ) -> Result<Option<Vec<u8>>>;
 
+    /// The code hash of the running instance, from the record
+    /// `(engine, self, 0x00)` that [`crate::Kernel::deploy`] writes; `None`
+    /// when there is no such instance (engines fault with
+    /// [`crate::FaultReason::NoSuchInstance`]). Default method over
+    /// [`Host::get`], for every instance-scoped engine.
+    ///
+    /// # Errors
+    /// State failures.
+    fn instance_code_hash(&mut self) -> Result<Option<[u8; 32]>> {
+        let me = self.self_identity();
+        let mut hash = None;
+        self.get_with(&me, &[crate::namespace::RECORD], &mut |value| {
+            hash = value.and_then(|h| <[u8; 32]>::try_from(h).ok());
+        })?;
+        Ok(hash)
+    }
+
     /// Content-addressed code by keccak-256 hash, from the system engine.
     ///
     /// # Errors

@@ -4,7 +4,6 @@ use std::sync::RwLock;
 
 use braid_core::{
     CoreError, Engine, EngineId, FaultReason, Host, Message, Outcome, Result, ScopeKind, keccak256,
-    namespace,
 };
 use rustc_hash::FxHashMap;
 
@@ -93,10 +92,7 @@ impl Engine for PvmEngine {
 
     fn call(&self, host: &mut dyn Host, message: &Message) -> Result<Outcome> {
         let me = host.self_identity();
-        let Some(hash) = host
-            .get(&me, &[namespace::RECORD])?
-            .and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
-        else {
+        let Some(hash) = host.instance_code_hash()? else {
             return Ok(Outcome::Fault(FaultReason::NoSuchInstance { identity: me }));
         };
         if message.value != [0; 32] {

@@ -47,9 +47,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use braid_core::{
-    CoreError, Engine, EngineId, FaultReason, Host, Message, Outcome, keccak256, namespace,
-};
+use braid_core::{CoreError, Engine, EngineId, FaultReason, Host, Message, Outcome, keccak256};
 use braid_plugin_abi::{
     BRAID_PLUGIN_ABI_MAJOR, BRAID_PLUGIN_ABI_MINOR, BRAID_PLUGIN_HEADER_SIZE, BRAID_PLUGIN_MAGIC,
     BraidBytes, BraidCallFn, BraidDescriptorFn, BraidHostContext, BraidMessage,
@@ -403,8 +401,7 @@ impl Engine for PluginEngine {
     fn call(&self, host: &mut dyn Host, message: &Message) -> braid_core::Result<Outcome> {
         self.check_usable()?;
         let me = host.self_identity();
-        let hash = host.get(&me, &[namespace::RECORD])?;
-        let Some(hash) = hash.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok()) else {
+        let Some(hash) = host.instance_code_hash()? else {
             return Ok(Outcome::Fault(FaultReason::NoSuchInstance { identity: me }));
         };
         let code = host.code(&hash)?.ok_or(CoreError::Invariant {
