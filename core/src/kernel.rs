@@ -1,14 +1,19 @@
 //! The kernel: one call stack per transaction (RFC 0002).
 //!
 //! Rules (DESIGN.md "Kernel"): exactly one invocation runs; each writes only
-//! inside its mutator scope, into its own [`WorkingSet`]; an instance appears
+//! inside its mutator scope, into its own working set; an instance appears
 //! at most once on the stack; HALT merges the callee's working set into its
 //! caller's, a fault or revert drops it; cross-engine reads see only what
 //! halted invocations committed; one Braid gas budget per transaction.
+//!
+//! The working sets of a block are one [`WriteJournal`]: an invocation takes a
+//! checkpoint when it is pushed, HALT keeps its writes, a fault reverts to
+//! its checkpoint, and a read of committed state reads the journal as of the
+//! root invocation's checkpoint (RFC 0002, "Working sets as a journal").
 
 use std::collections::BTreeMap;
 
-use braid_state::{StateDb, StateKey, WorkingSet, key};
+use braid_state::{Checkpoint, StateDb, StateKey, WriteJournal, key};
 
 use crate::{
     BlockEnv, BlockHashes, CallResult, CoreError, EngineId, Engines, FaultReason, Host, Identity,
@@ -20,10 +25,11 @@ use crate::{
 pub const MAX_CALL_DEPTH: usize = 64;
 
 /// A block under construction: the committed state plus the writes of the
-/// transactions applied so far in this block.
+/// transactions applied so far in this block (and, while a [`Kernel`] runs,
+/// of its transaction).
 pub struct BlockState<'db> {
     db: &'db StateDb,
-    pending: WorkingSet,
+    pending: WriteJournal,
     env: BlockEnv,
 }
 
@@ -32,7 +38,7 @@ impl<'db> BlockState<'db> {
     pub fn new(db: &'db StateDb, env: BlockEnv) -> Self {
         BlockState {
             db,
-            pending: WorkingSet::new(),
+            pending: WriteJournal::new(),
             env,
         }
     }
@@ -90,6 +96,7 @@ impl<'db> BlockState<'db> {
         }
         self.pending
             .put(key.engine, key.identity, &key.engine_key, value);
+        self.pending.accept();
         Ok(())
     }
 
@@ -111,7 +118,8 @@ struct Frame {
     scope: ScopeKind,
     identity: Identity,
     caller: Identity,
-    writes: WorkingSet,
+    /// Where the block's [`WriteJournal`] stood when the frame was pushed.
+    checkpoint: Checkpoint,
     logs: Vec<Log>,
     gas_limit: u64,
     gas_used: u64,
@@ -146,7 +154,10 @@ pub struct Kernel<'k, 'db> {
     block: &'k mut BlockState<'db>,
     engines: &'k Engines,
     hashes: &'k dyn BlockHashes,
-    tx_writes: WorkingSet,
+    /// Where the block's writes stood when the transaction started: dropping
+    /// the kernel without [`Kernel::commit`] reverts to it.
+    start: Checkpoint,
+    committed: bool,
     effects: TransactionEffects,
     stack: Vec<Frame>,
     braid_gas_limit: u64,
@@ -160,11 +171,13 @@ impl<'k, 'db> Kernel<'k, 'db> {
         hashes: &'k dyn BlockHashes,
         braid_gas_limit: u64,
     ) -> Self {
+        let start = block.pending.checkpoint();
         Kernel {
             block,
             engines,
             hashes,
-            tx_writes: WorkingSet::new(),
+            start,
+            committed: false,
             effects: TransactionEffects::default(),
             stack: Vec::new(),
             braid_gas_limit,
@@ -245,7 +258,7 @@ impl<'k, 'db> Kernel<'k, 'db> {
             scope,
             identity: message.target,
             caller,
-            writes: WorkingSet::new(),
+            checkpoint: self.block.pending.checkpoint(),
             logs: Vec::new(),
             gas_limit,
             gas_used: 0,
@@ -254,18 +267,18 @@ impl<'k, 'db> Kernel<'k, 'db> {
         let frame = self.stack.pop().ok_or(CoreError::Invariant {
             what: "frame popped by its callee",
         })?;
+        let halted = matches!(&ran, Ok((outcome, _)) if outcome.is_halt());
+        if !halted {
+            // A fault, a revert or an error: the callee's writes are dropped.
+            self.block.pending.revert(frame.checkpoint);
+        }
         let (outcome, extra) = ran?;
         let gas_used = frame.gas_used.min(frame.gas_limit);
-        if outcome.is_halt() {
+        if halted {
+            // The callee's writes stay in the journal: they are now its caller's.
             match self.stack.last_mut() {
-                Some(parent) => {
-                    frame.writes.merge_into(&mut parent.writes);
-                    append(&mut parent.logs, frame.logs);
-                }
-                None => {
-                    frame.writes.merge_into(&mut self.tx_writes);
-                    append(&mut self.effects.logs, frame.logs);
-                }
+                Some(parent) => append(&mut parent.logs, frame.logs),
+                None => append(&mut self.effects.logs, frame.logs),
             }
         }
         match self.stack.last_mut() {
@@ -304,34 +317,37 @@ impl<'k, 'db> Kernel<'k, 'db> {
         let hash = keccak256(code);
         let code_key = StateKey::code(&hash);
         key::check_value(&code_key, code)?;
-        self.tx_writes.put(
+        let writes = &mut self.block.pending;
+        writes.put(
             code_key.engine,
             code_key.identity,
             &code_key.engine_key,
             Some(code.to_vec()),
         );
-        self.tx_writes
-            .put(engine, identity, &[namespace::RECORD], Some(hash.to_vec()));
+        writes.put(engine, identity, &[namespace::RECORD], Some(hash.to_vec()));
         Ok(hash)
     }
 
     /// Ends the transaction: its writes join the block, its effects are returned.
-    pub fn commit(self) -> TransactionEffects {
-        self.tx_writes.merge_into(&mut self.block.pending);
-        self.effects
+    pub fn commit(mut self) -> TransactionEffects {
+        self.block.pending.accept();
+        self.committed = true;
+        std::mem::take(&mut self.effects)
     }
 
     /// Ends the transaction dropping every write; returns the effects it would
     /// have had (gas is still reported), with no logs.
-    pub fn discard(self) -> TransactionEffects {
+    pub fn discard(mut self) -> TransactionEffects {
         TransactionEffects {
             logs: Vec::new(),
-            ..self.effects
+            ..std::mem::take(&mut self.effects)
         }
     }
 
     /// Read of committed state: halted invocations of this transaction, earlier
-    /// transactions of the block, then the database. Hands the value to `read`.
+    /// transactions of the block, then the database; never the writes of an
+    /// invocation on the stack (nor of the halted callees they absorbed).
+    /// Hands the value to `read`.
     fn committed_get_with<R>(
         &self,
         engine: EngineId,
@@ -339,14 +355,17 @@ impl<'k, 'db> Kernel<'k, 'db> {
         engine_key: &[u8],
         read: impl FnOnce(Option<&[u8]>) -> R,
     ) -> Result<R> {
-        match self.tx_writes.get(engine, identity, engine_key) {
+        let Some(root) = self.stack.first() else {
+            return self.block.get_with(engine, identity, engine_key, read);
+        };
+        match (self.block.pending).get_as_of(root.checkpoint, engine, identity, engine_key) {
             Some(v) => Ok(read(v)),
-            None => self.block.get_with(engine, identity, engine_key, read),
+            None => Ok(self.block.db.get_with(engine, identity, engine_key, read)?),
         }
     }
 
-    /// Read through the in-flight working sets (innermost first), then
-    /// committed state. Hands the value to `read`.
+    /// Read through the in-flight working sets, then committed state. Hands
+    /// the value to `read`.
     fn layered_get_with<R>(
         &self,
         engine: EngineId,
@@ -354,12 +373,7 @@ impl<'k, 'db> Kernel<'k, 'db> {
         engine_key: &[u8],
         read: impl FnOnce(Option<&[u8]>) -> R,
     ) -> Result<R> {
-        for frame in self.stack.iter().rev() {
-            if let Some(v) = frame.writes.get(engine, identity, engine_key) {
-                return Ok(read(v));
-            }
-        }
-        self.committed_get_with(engine, identity, engine_key, read)
+        self.block.get_with(engine, identity, engine_key, read)
     }
 
     /// [`Kernel::layered_get_with`] returning a copy of the value.
@@ -424,13 +438,20 @@ impl<'k, 'db> Kernel<'k, 'db> {
                 key::check_value(&key, v)?;
             }
         }
-        frame.writes.put(
-            frame.engine,
-            *identity,
-            engine_key,
-            value.map(<[u8]>::to_vec),
-        );
+        let engine = frame.engine;
+        self.block
+            .pending
+            .put(engine, *identity, engine_key, value.map(<[u8]>::to_vec));
         Ok(())
+    }
+}
+
+impl Drop for Kernel<'_, '_> {
+    /// A transaction not committed leaves nothing in the block.
+    fn drop(&mut self) {
+        if !self.committed {
+            self.block.pending.revert(self.start);
+        }
     }
 }
 
@@ -497,16 +518,12 @@ impl Host for Kernel<'_, '_> {
             .into_iter()
             .map(|(k, _)| k)
             .collect();
-        let layers = [&self.block.pending, &self.tx_writes]
-            .into_iter()
-            .chain(self.stack.iter().map(|f| &f.writes));
-        for layer in layers {
-            keys.extend(
-                layer
-                    .scope_writes(engine, identity, prefix)
-                    .map(|(k, _)| k.to_vec()),
-            );
-        }
+        keys.extend(
+            self.block
+                .pending
+                .scope_writes(engine, identity, prefix)
+                .map(|(k, _)| k.to_vec()),
+        );
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
@@ -536,7 +553,8 @@ impl Host for Kernel<'_, '_> {
         let key = StateKey::code(&hash);
         key::check_value(&key, code)?;
         if !self.layered_contains(key.engine, &key.identity, &key.engine_key)? {
-            self.top_mut()?.writes.put(
+            self.top()?;
+            self.block.pending.put(
                 key.engine,
                 key.identity,
                 &key.engine_key,

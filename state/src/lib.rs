@@ -2,7 +2,7 @@
 //! one Merkle root.
 //!
 //! What it is: key encoding (RFC 0004), storage [`backend`]s (memory and
-//! RocksDB), [`WorkingSet`]s that an invocation writes into, the committed
+//! RocksDB), the [`WriteJournal`] that invocations write into, the committed
 //! [`StateDb`] with its in-memory read cache, the Merkle [`tree`] with
 //! inclusion and exclusion proofs, and one atomic write per block.
 //!
@@ -11,15 +11,15 @@
 
 pub mod backend;
 mod db;
+mod journal;
 pub mod key;
 pub mod tree;
-mod working_set;
 
 pub use backend::{Backend, Column, MemoryBackend, RocksDbBackend, WriteBatch};
 pub use db::{BlockCommit, StateDb};
+pub use journal::{Checkpoint, WriteJournal};
 pub use key::{EngineId, Identity, StateKey, namespace};
 pub use tree::{Hash, Proof, ProofError, verify_proof};
-pub use working_set::WorkingSet;
 
 /// Errors of the state layer: invalid keys or values, backend I/O, corrupt data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
