@@ -4,7 +4,9 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use indexmap::IndexMap;
+use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::backend::{Backend, Column, WriteBatch};
 use crate::key::{self, EngineId, Identity, KEY_PREFIX_LEN, StateKey};
@@ -14,9 +16,14 @@ use crate::{Result, StateError};
 /// Entries the read cache holds before it starts over; about 200 bytes each.
 pub const READ_CACHE_CAPACITY: usize = 4_000_000;
 
-/// One engine's cached values: identity -> engine key -> value, or `None`
-/// for a key known to be absent.
-type EngineCache = FxHashMap<Identity, FxHashMap<Vec<u8>, Option<Vec<u8>>>>;
+/// One scope's cached values: engine key -> value, or `None` for a key known
+/// to be absent. An `IndexMap`, which keeps each key's hash: growing a large
+/// scope (a token's balances) rehashes from the stored hashes instead of
+/// reading every key again.
+type ScopeCache = IndexMap<Vec<u8>, Option<Vec<u8>>, FxBuildHasher>;
+
+/// One engine's cached values, by identity.
+type EngineCache = FxHashMap<Identity, ScopeCache>;
 
 /// The read cache, indexed by engine, then identity, then engine key, so a
 /// hit never builds the full encoded key (only a miss does, for the backend).
@@ -35,15 +42,12 @@ impl Default for ReadCache {
 }
 
 impl ReadCache {
-    fn get(
-        &self,
-        engine: EngineId,
-        identity: &Identity,
-        engine_key: &[u8],
-    ) -> Option<&Option<Vec<u8>>> {
-        self.engines[engine.0 as usize]
-            .get(identity)?
-            .get(engine_key)
+    /// Empties the cache if it holds [`READ_CACHE_CAPACITY`] entries.
+    fn make_room(&mut self) {
+        if self.entries >= READ_CACHE_CAPACITY {
+            self.engines.iter_mut().for_each(FxHashMap::clear);
+            self.entries = 0;
+        }
     }
 
     /// Caches `value`; a full cache starts over.
@@ -54,10 +58,7 @@ impl ReadCache {
         engine_key: Vec<u8>,
         value: Option<Vec<u8>>,
     ) {
-        if self.entries >= READ_CACHE_CAPACITY {
-            self.engines.iter_mut().for_each(FxHashMap::clear);
-            self.entries = 0;
-        }
+        self.make_room();
         let scope = self.engines[engine.0 as usize].entry(identity).or_default();
         if scope.insert(engine_key, value).is_none() {
             self.entries += 1;
@@ -119,7 +120,9 @@ pub struct BlockCommit {
 pub struct StateDb {
     backend: Arc<dyn Backend>,
     tree: MerkleTree,
-    cache: RefCell<ReadCache>,
+    /// `None` over an in-memory backend ([`Backend::is_in_memory`]), whose
+    /// own map answers a read as fast as the cache would.
+    cache: Option<RefCell<ReadCache>>,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -137,10 +140,11 @@ impl StateDb {
     /// [`StateError::Backend`] or [`StateError::Corrupt`] if the tree cannot be read.
     pub fn open(backend: Arc<dyn Backend>) -> Result<Self> {
         let tree = MerkleTree::open(backend.as_ref())?;
+        let cache = (!backend.is_in_memory()).then(|| RefCell::new(ReadCache::default()));
         Ok(StateDb {
             backend,
             tree,
-            cache: RefCell::new(ReadCache::default()),
+            cache,
         })
     }
 
@@ -171,7 +175,8 @@ impl StateDb {
 
     /// Reads a committed value and hands it to `read`, without copying it:
     /// a cache hit lends the cached bytes, a miss moves the backend's bytes
-    /// into the cache afterwards. Returns what `read` returns.
+    /// into the cache and lends them. One probe of the scope's cache either
+    /// way. Returns what `read` returns.
     ///
     /// # Errors
     /// [`StateError::Backend`] if the backend fails on a cache miss.
@@ -182,19 +187,48 @@ impl StateDb {
         engine_key: &[u8],
         read: impl FnOnce(Option<&[u8]>) -> R,
     ) -> Result<R> {
-        if let Some(hit) = self.cache.borrow().get(engine, identity, engine_key) {
-            return Ok(read(hit.as_deref()));
+        let Some(Ok(mut cache)) = self.cache.as_ref().map(RefCell::try_borrow_mut) else {
+            // A `read` that reads this state again: served without the cache.
+            return self.get_uncached_with(engine, identity, engine_key, read);
+        };
+        cache.make_room();
+        let scope = cache.engines[engine.0 as usize]
+            .entry(*identity)
+            .or_default();
+        match scope.raw_entry_mut_v1().from_key(engine_key) {
+            RawEntryMut::Occupied(hit) => Ok(read(hit.get().as_deref())),
+            RawEntryMut::Vacant(miss) => {
+                let value = with_encoded_key(engine, identity, engine_key, |key| {
+                    self.backend.get(Column::State, key)
+                })?;
+                let (_, value) = miss.insert(engine_key.to_vec(), value);
+                let out = read(value.as_deref());
+                cache.entries += 1;
+                Ok(out)
+            }
         }
-        let value = with_encoded_key(engine, identity, engine_key, |key| {
-            self.backend.get(Column::State, key)
+    }
+
+    /// [`StateDb::get_with`] straight from the backend: without a cache, or
+    /// for a read made while the cache is borrowed.
+    fn get_uncached_with<R>(
+        &self,
+        engine: EngineId,
+        identity: &Identity,
+        engine_key: &[u8],
+        read: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R> {
+        let mut read = Some(read);
+        let mut out = None;
+        with_encoded_key(engine, identity, engine_key, |key| {
+            self.backend.get_with(Column::State, key, &mut |value| {
+                out = read.take().map(|read| read(value));
+            })
         })?;
-        let out = read(value.as_deref());
-        // Skip caching rather than panic if the cache is borrowed (by a
-        // `read` that read this state on a hit).
-        if let Ok(mut cache) = self.cache.try_borrow_mut() {
-            cache.insert(engine, *identity, engine_key.to_vec(), value);
-        }
-        Ok(out)
+        out.ok_or(StateError::Corrupt {
+            what: "backend",
+            detail: "Backend::get_with returned without handing over the value".into(),
+        })
     }
 
     /// Every committed `(engine_key, value)` of one scope whose engine key starts
@@ -280,9 +314,11 @@ impl StateDb {
         let root = update.root();
         self.tree.apply(update);
         let keys_changed = changes.len();
-        let mut cache = self.cache.borrow_mut();
-        for (key, value) in encoded {
-            cache.insert_encoded(&key, value);
+        if let Some(cache) = &self.cache {
+            let mut cache = cache.borrow_mut();
+            for (key, value) in encoded {
+                cache.insert_encoded(&key, value);
+            }
         }
         Ok(BlockCommit { root, keys_changed })
     }
@@ -309,6 +345,48 @@ mod tests {
                 (key, Some(vec![salt, i]))
             })
             .collect()
+    }
+
+    /// Reads through the read cache (RocksDB) and without one (memory) agree,
+    /// for present and absent keys, on a miss, on a hit, after a commit that
+    /// changes a cached value, and for a read made from inside a read.
+    #[test]
+    fn reads_agree_with_and_without_the_read_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cached = StateDb::open(Arc::new(RocksDbBackend::open(dir.path()).unwrap())).unwrap();
+        let plain = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
+        assert!(cached.cache.is_some() && plain.cache.is_none());
+        let present = StateKey::new(EngineId(1), Identity([1; 20]), vec![1, 1]);
+        let absent = StateKey::new(EngineId(1), Identity([1; 20]), vec![9]);
+        for mut db in [cached, plain] {
+            let read = |db: &StateDb, key: &StateKey| {
+                db.get(key.engine, &key.identity, &key.engine_key).unwrap()
+            };
+            for _ in 0..2 {
+                assert_eq!(read(&db, &present), None);
+                assert_eq!(read(&db, &absent), None);
+            }
+            db.commit_block(sample_changes(2, 7), |_| vec![]).unwrap();
+            for _ in 0..2 {
+                assert_eq!(read(&db, &present), Some(vec![7, 1]));
+                assert_eq!(read(&db, &absent), None);
+            }
+            let nested = db
+                .get_with(
+                    present.engine,
+                    &present.identity,
+                    &present.engine_key,
+                    |outer| {
+                        (
+                            outer.map(<[u8]>::to_vec),
+                            read(&db, &absent),
+                            read(&db, &present),
+                        )
+                    },
+                )
+                .unwrap();
+            assert_eq!(nested, (Some(vec![7, 1]), None, Some(vec![7, 1])));
+        }
     }
 
     #[test]

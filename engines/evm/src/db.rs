@@ -131,17 +131,17 @@ impl<'h> HostDatabase<'h> {
     ///
     /// # Errors
     /// Host failures (state I/O, an oversized value).
-    pub fn apply(
+    pub fn apply<'a>(
         &mut self,
-        changes: impl IntoIterator<Item = (Address, Account)>,
+        changes: impl IntoIterator<Item = (&'a Address, &'a Account)>,
     ) -> Result<(), CoreError> {
         for (address, account) in changes {
-            self.apply_account(address, account)?;
+            self.apply_account(*address, account)?;
         }
         Ok(())
     }
 
-    fn apply_account(&mut self, address: Address, account: Account) -> Result<(), CoreError> {
+    fn apply_account(&mut self, address: Address, account: &Account) -> Result<(), CoreError> {
         if !account.is_touched() {
             return Ok(());
         }
@@ -271,7 +271,7 @@ impl DatabaseCommit for HostDatabase<'_> {
         if self.error.is_some() {
             return;
         }
-        if let Err(e) = self.apply(changes) {
+        if let Err(e) = self.apply(&changes) {
             self.error = Some(e);
         }
     }
