@@ -34,13 +34,36 @@ pub mod limits {
     /// initial memory is larger is refused at deploy; a `memory.grow` past
     /// it faults the invocation (`Fault(Engine { code: 3 })`).
     pub const MAX_MEMORY: u64 = 16 * 1024 * 1024;
-    /// Native stack the guest may use, bytes (256 KiB), measured from the
-    /// invocation's entry on its own fiber stack. Recursion past it faults
-    /// (`Fault(Engine { code: 4 })`); see RFC 0004 for why this is
-    /// deterministic for one wasmtime version and target.
-    pub const MAX_WASM_STACK: usize = 256 * 1024;
-    /// Each invocation's fiber stack, bytes: the guest's [`MAX_WASM_STACK`]
-    /// plus room for the host functions that run on it.
+    /// Stack slots a guest may hold in flight (64 Ki): the deciding,
+    /// deterministic bound on recursion. Every defined function is
+    /// weighed at deploy ([`FRAME_SLOTS`] + parameters + declared locals +
+    /// its largest operand-stack height, from the validator) and entered
+    /// through a wrapper that adds its weight to a counter and faults
+    /// (`Fault(Engine { code: 4 })`) when the sum of the weights of the
+    /// frames in flight would pass this. Independent of Cranelift and of
+    /// the target; RFC 0004 "Configuration", stack.
+    pub const MAX_STACK_SLOTS: u32 = 64 * 1024;
+    /// Slots each frame costs on top of its parameters, locals and operand
+    /// stack: return address, frame pointer, saved registers and the
+    /// wrapper's own frame.
+    pub const FRAME_SLOTS: u32 = 8;
+    /// Native stack the guest may use, bytes (2.5 MiB), measured from the
+    /// invocation's entry on its own fiber stack: a backstop only, sized so
+    /// that [`MAX_STACK_SLOTS`] always decides first for any module Braid
+    /// accepts. The arithmetic: a counted slot (parameter, local, operand)
+    /// is at most 8 bytes (no SIMD); allow 32 native bytes per slot (a
+    /// spill slot, a copy, an outgoing argument, alignment) and 256 bytes
+    /// per frame in flight for the wrapper's and the body's fixed frame
+    /// parts (return addresses, frame pointers, callee-saved registers),
+    /// that is 32 bytes per [`FRAME_SLOTS`] slot. The frames in flight weigh
+    /// at most [`MAX_STACK_SLOTS`] together, so they use at most
+    /// 32 B × 64 Ki = 2 MiB; the 512 KiB above that covers the entry
+    /// trampolines and the wrapper that traps. Passing it still faults
+    /// with the same code.
+    pub const MAX_WASM_STACK: usize = 32 * MAX_STACK_SLOTS as usize + 512 * 1024;
+    /// Each invocation's fiber stack, bytes (2.75 MiB): the guest's
+    /// [`MAX_WASM_STACK`] plus room for the host functions that run on it.
+    /// Pool stacks are reserved virtual memory, touched only as used.
     pub const FIBER_STACK: usize = MAX_WASM_STACK + 256 * 1024;
     /// Fuel per page `memory.grow` asks for (the largest per-unit cost the
     /// wasmtime table holds; a page is 64 KiB the host zeroes).

@@ -16,6 +16,7 @@ use wasmtime::{InstancePre, Linker, Module, Store, Trap};
 use crate::config::{self, limits};
 use crate::error::WasmError;
 use crate::host::{self, Exit, Guest, Limits, Mailbox, Reply};
+use crate::instrument;
 use crate::validate::{self, ModuleFacts};
 
 /// [`FaultReason::Engine`] code: a call carried a non-zero value (WASM has
@@ -24,9 +25,14 @@ pub const FAULT_VALUE_NOT_ACCEPTED: u32 = 1;
 /// [`FaultReason::Engine`] code: `memory.grow` past
 /// [`limits::MAX_MEMORY`].
 pub const FAULT_MEMORY_LIMIT: u32 = 3;
-/// [`FaultReason::Engine`] code: the guest's stack passed
-/// [`limits::MAX_WASM_STACK`] (recursion too deep).
-pub const FAULT_STACK_OVERFLOW: u32 = 4;
+/// [`FaultReason::Engine`] code: recursion too deep. The sum of the stack
+/// weights of the guest's frames in flight passed
+/// [`limits::MAX_STACK_SLOTS`] (deterministic, RFC 0004 "Configuration",
+/// stack); the native backstop [`limits::MAX_WASM_STACK`], which never
+/// decides first, reports the same code.
+pub const FAULT_STACK_LIMIT: u32 = 4;
+/// [`FAULT_STACK_LIMIT`] under its former name.
+pub const FAULT_STACK_OVERFLOW: u32 = FAULT_STACK_LIMIT;
 
 /// The wasmtime release Braid pins (root `Cargo.toml`); part of the cache key.
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -38,7 +44,8 @@ pub struct CacheKey {
     /// keccak-256 of the module bytes (the code hash of the instance record).
     pub code_hash: [u8; 32],
     /// Hash of the wasmtime configuration (and of wasmtime's own
-    /// compatibility data, which includes its version).
+    /// compatibility data, which includes its version) and of the
+    /// stack-height instrumentation's parameters.
     pub config_hash: u64,
     /// [`WASMTIME_VERSION`].
     pub wasmtime_version: &'static str,
@@ -113,6 +120,15 @@ impl WasmEngine {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         WASMTIME_VERSION.hash(&mut hasher);
+        // The instrumentation is part of the compiled code: a change of its
+        // parameters must compile again.
+        (
+            validate::STACK_HEIGHT_EXPORT,
+            limits::MAX_STACK_SLOTS,
+            limits::FRAME_SLOTS,
+            limits::MAX_WASM_STACK,
+        )
+            .hash(&mut hasher);
         let config_hash = hasher.finish();
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -142,14 +158,16 @@ impl WasmEngine {
         }
     }
 
-    /// Checks and compiles a module as deploy does (not cached).
+    /// Checks, instruments with the stack-height counter and compiles a
+    /// module as deploy does (not cached).
     ///
     /// # Errors
     /// Every [`WasmError`] of the deploy-time checks, and
     /// [`WasmError::Compile`].
     pub fn load(&self, code: &[u8]) -> std::result::Result<Compiled, WasmError> {
-        let facts = validate::check(code)?;
-        let module = Module::from_binary(&self.engine, code).map_err(|e| WasmError::Compile {
+        let (facts, weights) = validate::check_and_weigh(code)?;
+        let code = instrument::instrument(code, &weights)?;
+        let module = Module::from_binary(&self.engine, &code).map_err(|e| WasmError::Compile {
             reason: e.to_string(),
         })?;
         let pre = self
@@ -305,12 +323,18 @@ impl Engine for WasmEngine {
                     code: FAULT_MEMORY_LIMIT,
                 }));
             }
+            Ok(Exit::StackLimit) => {
+                return Ok(Outcome::Fault(FaultReason::Engine {
+                    code: FAULT_STACK_LIMIT,
+                }));
+            }
             Err(error) => error,
         };
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => out_of_gas(host),
+            // The backstop; the counter decides first for accepted modules.
             Some(Trap::StackOverflow) => Ok(Outcome::Fault(FaultReason::Engine {
-                code: FAULT_STACK_OVERFLOW,
+                code: FAULT_STACK_LIMIT,
             })),
             Some(Trap::Interrupt) => Err(core(WasmError::Watchdog {
                 seconds: limits::WATCHDOG_TICKS * limits::WATCHDOG_TICK_MS / 1000,
@@ -321,15 +345,53 @@ impl Engine for WasmEngine {
     }
 }
 
+/// `error`, or [`Exit::StackLimit`] when it is the `unreachable` of a
+/// stack-height wrapper: the trap is `unreachable` and the counter is past
+/// [`limits::MAX_STACK_SLOTS`] (a guest's own `unreachable` leaves it
+/// within bounds, since every wrapper checks it on entry).
+fn stack_limit(
+    store: &mut Store<Guest>,
+    instance: &wasmtime::Instance,
+    error: wasmtime::Error,
+) -> wasmtime::Error {
+    if !matches!(
+        error.downcast_ref::<Trap>(),
+        Some(Trap::UnreachableCodeReached)
+    ) {
+        return error;
+    }
+    let height = instance
+        .get_global(&mut *store, validate::STACK_HEIGHT_EXPORT)
+        .and_then(|global| global.get(&mut *store).i32());
+    match height {
+        Some(height) if height as u32 > limits::MAX_STACK_SLOTS => {
+            wasmtime::Error::new(Exit::StackLimit)
+        }
+        _ => error,
+    }
+}
+
 /// Instantiates and runs `call`, returning the output bytes.
 async fn run(store: &mut Store<Guest>, pre: &InstancePre<Guest>) -> wasmtime::Result<Vec<u8>> {
     let instance = pre.instantiate_async(&mut *store).await?;
+    // The module's start function, moved out of instantiation by the
+    // instrumentation: it runs here, before `call` and before the host
+    // functions see the memory, as it would have.
+    if let Some(start) = instance.get_func(&mut *store, validate::START_EXPORT) {
+        let start = start.typed::<(), ()>(&*store)?;
+        if let Err(error) = start.call_async(&mut *store, ()).await {
+            return Err(stack_limit(store, &instance, error));
+        }
+    }
     let memory = instance
         .get_memory(&mut *store, "memory")
         .ok_or_else(|| wasmtime::Error::new(Exit::BadRange))?;
     store.data_mut().memory = Some(memory);
     let call = instance.get_typed_func::<(), i64>(&mut *store, "call")?;
-    let packed = call.call_async(&mut *store, ()).await? as u64;
+    let packed = match call.call_async(&mut *store, ()).await {
+        Ok(packed) => packed as u64,
+        Err(error) => return Err(stack_limit(store, &instance, error)),
+    };
     let (ptr, len) = ((packed >> 32) as usize, (packed & 0xFFFF_FFFF) as usize);
     memory
         .data(&*store)

@@ -55,6 +55,14 @@ pub enum WasmError {
         /// What it must be.
         expected: &'static str,
     },
+    /// The module exports a name Braid's instrumentation reserves for
+    /// itself (RFC 0004 "Configuration", stack).
+    #[error("export `{name}` is reserved for Braid's stack-height instrumentation")]
+    ReservedExport {
+        /// The reserved name ([`crate::validate::STACK_HEIGHT_EXPORT`] or
+        /// [`crate::validate::START_EXPORT`]).
+        name: &'static str,
+    },
     /// The module declares more of something than Braid compiles
     /// (functions, globals, tables, elements, initial memory pages).
     #[error("module declares {count} {what}, limit {limit}")]

@@ -37,6 +37,9 @@ pub(crate) enum Exit {
     /// `memory.grow` past [`limits::MAX_MEMORY`].
     #[error("memory limit")]
     MemoryLimit,
+    /// The stack-height counter passed [`limits::MAX_STACK_SLOTS`].
+    #[error("stack limit")]
+    StackLimit,
 }
 
 /// A host call that needs the world, with the bytes it read from the guest.

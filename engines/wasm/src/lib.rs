@@ -4,7 +4,8 @@
 //! What it is: the deterministic wasmtime configuration and Braid's limits
 //! ([`config`]), the deploy-time checks ([`validate`]: size, features,
 //! imports, exports, compile-time bomb bounds, each refusal a typed
-//! [`WasmError`]), the `"braid"` host functions (the host-call table shared
+//! [`WasmError`]), the deploy-time stack-height instrumentation (a
+//! deterministic recursion bound counted in stack slots), the `"braid"` host functions (the host-call table shared
 //! with the PVM in `braid_precompiles::host_calls`), and [`WasmEngine`],
 //! which caches compiled modules and runs calls with fuel as gas.
 //!
@@ -18,11 +19,12 @@ pub mod config;
 mod engine;
 mod error;
 mod host;
+mod instrument;
 pub mod validate;
 
 pub use config::limits;
 pub use engine::{
-    CacheKey, Compiled, FAULT_MEMORY_LIMIT, FAULT_STACK_OVERFLOW, FAULT_VALUE_NOT_ACCEPTED,
-    WASMTIME_VERSION, WasmEngine,
+    CacheKey, Compiled, FAULT_MEMORY_LIMIT, FAULT_STACK_LIMIT, FAULT_STACK_OVERFLOW,
+    FAULT_VALUE_NOT_ACCEPTED, WASMTIME_VERSION, WasmEngine,
 };
 pub use error::{Result, WasmError};

@@ -3,8 +3,8 @@
 
 use braid_precompiles::host_calls::HostCall;
 use wasmtime::wasmparser::{
-    CompositeInnerType, ExternalKind, FuncType, Imports, Parser, Payload, TypeRef, ValType,
-    Validator,
+    BinaryReaderError, CompositeInnerType, ExternalKind, FuncType, FuncValidatorAllocations,
+    Imports, Parser, Payload, TypeRef, ValType, ValidPayload, Validator,
 };
 
 use crate::config::{self, limits};
@@ -15,6 +15,55 @@ use crate::error::{Result, WasmError};
 pub struct ModuleFacts {
     /// Initial linear memory, pages.
     pub initial_pages: u64,
+}
+
+/// The export name of the stack-height counter the deploy-time
+/// instrumentation adds (RFC 0004 "Configuration", stack). A module that
+/// exports this name itself is refused ([`WasmError::ReservedExport`]).
+pub const STACK_HEIGHT_EXPORT: &str = "braid:stack_height";
+
+/// The export name the instrumentation gives a module's start function,
+/// which the engine then calls right after instantiation (so a start
+/// function that passes the stack limit reports it like any call). A
+/// module that exports this name itself is refused
+/// ([`WasmError::ReservedExport`]).
+pub const START_EXPORT: &str = "braid:start";
+
+/// Validates `code` under Braid's features (not its limits) and returns
+/// the stack weight of each defined function, in definition order:
+/// [`limits::FRAME_SLOTS`] + parameters + declared locals + the largest
+/// operand-stack height the validator sees after any operator.
+///
+/// # Errors
+/// The validator's first error.
+pub fn weigh(code: &[u8]) -> std::result::Result<Vec<u32>, BinaryReaderError> {
+    let mut validator = Validator::new_with_features(config::features());
+    let mut weights = Vec::new();
+    let mut allocations = FuncValidatorAllocations::default();
+    for payload in Parser::new(0).parse_all(code) {
+        let payload = payload?;
+        // A core module has no nested parsers: `Parser` payloads cannot occur.
+        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
+            let mut func = func.into_validator(std::mem::take(&mut allocations));
+            // As `FuncValidator::validate`, recording the height after each operator.
+            let mut reader = body.get_binary_reader();
+            func.read_locals(&mut reader)?;
+            reader.set_features(*func.features());
+            let mut height = 0u32;
+            while !reader.eof() {
+                reader.visit_operator(&mut func.visitor(reader.original_position()))??;
+                height = height.max(func.operand_stack_height());
+            }
+            reader.finish_expression(&func.visitor(reader.original_position()))?;
+            weights.push(
+                limits::FRAME_SLOTS
+                    .saturating_add(func.len_locals())
+                    .saturating_add(height),
+            );
+            allocations = func.into_allocations();
+        }
+    }
+    Ok(weights)
 }
 
 /// The RFC 0004 signature of `host_call`: parameters, results, as text.
@@ -63,25 +112,29 @@ fn too_many(what: &'static str, count: u64, limit: u64) -> Result<()> {
 /// # Errors
 /// The first refusal found, in this order: size, WebAssembly validity
 /// (naming a disabled proposal when one would make it valid), counts,
-/// function sizes and locals, imports, exports.
+/// function sizes and locals, imports, exports (including
+/// [`WasmError::ReservedExport`] for [`STACK_HEIGHT_EXPORT`] and
+/// [`START_EXPORT`]).
 pub fn check(code: &[u8]) -> Result<ModuleFacts> {
+    check_and_weigh(code).map(|(facts, _)| facts)
+}
+
+/// [`check`], also returning each defined function's stack weight
+/// ([`weigh`]): the module is validated once.
+///
+/// # Errors
+/// As [`check`].
+pub fn check_and_weigh(code: &[u8]) -> Result<(ModuleFacts, Vec<u32>)> {
     if code.len() > limits::MAX_CODE_SIZE {
         return Err(WasmError::CodeTooLarge {
             size: code.len(),
             limit: limits::MAX_CODE_SIZE,
         });
     }
-    if let Err(source) = Validator::new_with_features(config::features()).validate_all(code) {
-        for (extra, feature) in config::PROBED {
-            if Validator::new_with_features(config::features() | *extra)
-                .validate_all(code)
-                .is_ok()
-            {
-                return Err(WasmError::DisabledFeature { feature });
-            }
-        }
-        return Err(WasmError::InvalidWasm { source });
-    }
+    let weights = match weigh(code) {
+        Ok(weights) => weights,
+        Err(source) => return Err(refusal(code, source)),
+    };
     let invalid = |source| WasmError::InvalidWasm { source };
     let mut types: Vec<Option<FuncType>> = Vec::new();
     let mut functions: Vec<u32> = Vec::new();
@@ -185,6 +238,14 @@ pub fn check(code: &[u8]) -> Result<ModuleFacts> {
                     match (export.name, export.kind) {
                         ("memory", ExternalKind::Memory) => exports.0 = true,
                         ("call", ExternalKind::Func) => exports.1 = Some(export.index),
+                        (name @ (STACK_HEIGHT_EXPORT | START_EXPORT), _) => {
+                            let name = if name == START_EXPORT {
+                                START_EXPORT
+                            } else {
+                                STACK_HEIGHT_EXPORT
+                            };
+                            return Err(WasmError::ReservedExport { name });
+                        }
                         _ => {}
                     }
                 }
@@ -237,5 +298,19 @@ pub fn check(code: &[u8]) -> Result<ModuleFacts> {
             expected: "a function () -> i64",
         });
     }
-    Ok(ModuleFacts { initial_pages })
+    Ok((ModuleFacts { initial_pages }, weights))
+}
+
+/// Why an invalid module is refused: the disabled proposal that would make
+/// it valid, else the validator's error.
+fn refusal(code: &[u8], source: BinaryReaderError) -> WasmError {
+    for (extra, feature) in config::PROBED {
+        if Validator::new_with_features(config::features() | *extra)
+            .validate_all(code)
+            .is_ok()
+        {
+            return WasmError::DisabledFeature { feature };
+        }
+    }
+    WasmError::InvalidWasm { source }
 }

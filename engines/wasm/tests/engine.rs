@@ -10,7 +10,10 @@ use braid_core::{
     FaultReason, Identity, Kernel, Log, Message, Outcome, keccak256, module_identity, namespace,
 };
 use braid_state::{Backend, MemoryBackend, RocksDbBackend, StateDb, StateKey};
-use braid_wasm::{FAULT_MEMORY_LIMIT, FAULT_STACK_OVERFLOW, WasmEngine, WasmError, limits};
+use braid_wasm::validate::{STACK_HEIGHT_EXPORT, START_EXPORT};
+use braid_wasm::{
+    FAULT_MEMORY_LIMIT, FAULT_STACK_LIMIT, FAULT_STACK_OVERFLOW, WasmEngine, WasmError, limits,
+};
 
 /// One module exercising every host function; `input[0]` picks the op
 /// (see each arm). Memory: input at 0x100, output at 0x2000.
@@ -487,6 +490,102 @@ fn recursion_past_the_stack_limit_faults_and_discards_the_callee() {
     assert_eq!(chain.storage(b, b"w"), None);
 }
 
+/// A guest recursing to the depth its input names (`u32` LE); `$rec`
+/// declares `locals` unused `i64` locals (weight only).
+fn recursion(locals: usize) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+             (import "braid" "input" (func $input (param i32 i32 i32) (result i64)))
+             (memory (export "memory") 1)
+             (func $rec (param $d i32) (local{})
+               (if (local.get $d)
+                 (then (call $rec (i32.sub (local.get $d) (i32.const 1))))))
+             (func (export "call") (result i64)
+               (drop (call $input (i32.const 0) (i32.const 0) (i32.const 4)))
+               (call $rec (i32.load (i32.const 0)))
+               (i64.const 0)))"#,
+        " i64".repeat(locals)
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_recursion_bound_is_the_weight_formula_on_every_node() {
+    let mut chain = Chain::new();
+    for (version, locals) in [(1, 0), (2, 300)] {
+        let id = chain.deploy_code("recursion", version, &recursion(locals));
+        // Weight = FRAME_SLOTS + params + declared locals + largest operand
+        // stack. `$rec`: 1 param, `locals` locals, stack 2 (`local.get $d;
+        // i32.const 1`); `call`: no locals, stack 3 (the `input` arguments).
+        let rec = limits::FRAME_SLOTS + 1 + locals as u32 + 2;
+        let call = limits::FRAME_SLOTS + 3;
+        // Depth d puts `call` and d + 1 frames of `$rec` in flight.
+        let deepest = (limits::MAX_STACK_SLOTS - call) / rec - 1;
+        let at = |chain: &mut Chain, depth: u32| chain.call(id, depth.to_le_bytes().to_vec());
+        assert_eq!(
+            at(&mut chain, deepest).outcome,
+            halt(vec![]),
+            "{locals} locals"
+        );
+        assert_eq!(
+            at(&mut chain, deepest + 1).outcome,
+            Outcome::Fault(FaultReason::Engine {
+                code: FAULT_STACK_LIMIT
+            }),
+            "{locals} locals"
+        );
+        // Each level costs its body (`local.get`, `if`, `local.get`,
+        // `i32.const`, `i32.sub`, `call`: 6 fuel, plus wasmtime's 1 per
+        // function entered) and its wrapper (13 operators, 1 `local.get`
+        // per parameter, 1 for entering it).
+        let step = at(&mut chain, 11).gas_used - at(&mut chain, 10).gas_used;
+        assert_eq!(step, (6 + 1) + (13 + 1 + 1));
+    }
+}
+
+#[test]
+fn a_start_function_runs_first_and_is_bounded_like_any_call() {
+    let start = |depth: u32| {
+        wat::parse_str(format!(
+            r#"(module
+                 (memory (export "memory") 1)
+                 (func $rec (param $d i32)
+                   (if (local.get $d)
+                     (then (call $rec (i32.sub (local.get $d) (i32.const 1))))))
+                 (func $start (i32.store (i32.const 0) (i32.const 7))
+                   (call $rec (i32.const {depth})))
+                 (start $start)
+                 (func (export "call") (result i64)
+                   (i64.extend_i32_u (i32.load (i32.const 0)))))"#
+        ))
+        .unwrap()
+    };
+    let mut chain = Chain::new();
+    let shallow = chain.deploy_code("start", 1, &start(3));
+    // `call` returns 7 as (ptr 0, len 7): the start function's store.
+    assert_eq!(
+        chain.call(shallow, vec![]).outcome,
+        halt(vec![7, 0, 0, 0, 0, 0, 0])
+    );
+    let deep = chain.deploy_code("start", 2, &start(limits::MAX_STACK_SLOTS));
+    assert_eq!(
+        chain.call(deep, vec![]).outcome,
+        Outcome::Fault(FaultReason::Engine {
+            code: FAULT_STACK_LIMIT
+        })
+    );
+}
+
+#[test]
+fn a_guests_own_unreachable_is_a_trap_not_the_stack_limit() {
+    let mut chain = Chain::new();
+    let id = chain.deploy_code("unreachable", 1, &module("(unreachable)"));
+    assert_eq!(
+        chain.call(id, vec![]).outcome,
+        Outcome::Fault(FaultReason::Trap)
+    );
+}
+
 /// Runs a fixed script and returns every outcome and gas figure.
 fn script(chain: &mut Chain) -> Vec<CallResult> {
     let a = chain.deploy(1);
@@ -600,6 +699,24 @@ fn bad_modules_are_refused_at_deploy_with_typed_errors() {
     assert!(matches!(
         refusal(&engine, &no_call),
         WasmError::MissingExport { name: "call", .. }
+    ));
+    // The stack-height counter's export name is Braid's.
+    let reserved = wat::parse_str(format!(
+        r#"(module (memory (export "memory") 1)
+             (global (export "{STACK_HEIGHT_EXPORT}") (mut i32) (i32.const 0))
+             (func (export "call") (result i64) (i64.const 0)))"#
+    ))
+    .unwrap();
+    let error = refusal(&engine, &reserved);
+    assert!(error.to_string().contains(STACK_HEIGHT_EXPORT), "{error}");
+    assert!(matches!(
+        error,
+        WasmError::ReservedExport { name } if name == STACK_HEIGHT_EXPORT
+    ));
+    let reserved = module(&format!("(i64.const 0)) (func (export \"{START_EXPORT}\")"));
+    assert!(matches!(
+        refusal(&engine, &reserved),
+        WasmError::ReservedExport { name } if name == START_EXPORT
     ));
     // Over the size limit: a large custom section.
     let mut large = module("(i64.const 0)");
