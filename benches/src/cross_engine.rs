@@ -10,13 +10,14 @@
 //! | PVM | `reader.pvm` mode 0: `storage_read` | mode 2: `evm_storage_read`; mode 1: `state_read` |
 //! | WASM | `reader.wasm` mode 0: `storage_read` | mode 2: `evm_storage_read`; mode 1: `state_read` |
 //!
-//! Methodology, all in one process over one `StateDb` (memory backend):
+//! Methodology, all in one process over one `StateDb` on RocksDB (in a
+//! temporary directory), as a node runs:
 //! - **warm**: one call reads the same key `n + 1` times, another reads it
 //!   once; (t(n + 1) − t(1)) / n is the cost of one read once the key is in
 //!   every cache (the state read cache, the EVM's warm slot).
-//! - **cold**: a fresh `StateDb` over the same backend (empty read cache)
-//!   and a fresh transaction; t(1 read) − t(0 reads) is the cost of the
-//!   first read of the key.
+//! - **cold**: a fresh `StateDb` over the same backend (empty read cache, so
+//!   the first read goes to RocksDB) and a fresh transaction; t(1 read) −
+//!   t(0 reads) is the cost of the first read of the key.
 //!
 //! Every call runs in a fresh `Kernel` over a `BlockState` that is dropped
 //! (nothing is committed), and native and cross calls alternate, so a
@@ -36,7 +37,7 @@ use braid_evm::layout::{self, GenesisAccount};
 use braid_evm::revm::primitives::hardfork::SpecId;
 use braid_evm::revm::primitives::{Address, U256};
 use braid_pvm::{PvmEngine, PvmSpec};
-use braid_state::{Backend, MemoryBackend, StateDb, StateKey};
+use braid_state::{Backend, RocksDbBackend, StateDb, StateKey};
 
 /// One engine of the benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -165,6 +166,8 @@ fn value_of(side: Side) -> [u8; 32] {
 /// value stored, and the engines.
 pub struct World {
     backend: Arc<dyn Backend>,
+    /// The RocksDB directory, removed when the world is dropped.
+    _dir: tempfile::TempDir,
     engines: Engines,
     sides: Vec<Side>,
     evm_reader: Address,
@@ -172,8 +175,21 @@ pub struct World {
     wasm_reader: Option<Identity>,
     wasm_token: Option<Identity>,
     warm: std::sync::OnceLock<StateDb>,
-    /// While set, the EVM reader's cross calls go to the identity precompile.
-    floor: std::cell::Cell<bool>,
+    /// Where the EVM reader's cross calls go.
+    evm_door: std::cell::Cell<EvmDoor>,
+}
+
+/// What the EVM reader's "cross" call reads through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EvmDoor {
+    /// Braid's read precompile: the cross-engine read.
+    BraidRead,
+    /// The identity precompile (0x04) with the same call data: the floor of
+    /// any precompile call.
+    IdentityPrecompile,
+    /// A `STATICCALL` to an EVM contract's getter (`CrossReader.load`): how
+    /// the EVM reads another contract's value.
+    Getter,
 }
 
 /// The WASM engine and Braid's WASM reader contract.
@@ -209,8 +225,10 @@ impl World {
     /// # Panics
     /// If a contract artifact is missing or a setup step fails.
     pub fn new(wasm: Option<(Arc<dyn braid_core::Engine>, Vec<u8>)>) -> World {
-        let backend: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
-        let mut db = StateDb::open(backend.clone()).expect("memory state");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let backend: Arc<dyn Backend> =
+            Arc::new(RocksDbBackend::open(dir.path()).expect("RocksDB opens"));
+        let mut db = StateDb::open(backend.clone()).expect("state");
         let mut engines = Engines::new();
         engines.register(Arc::new(EvmEngine::new(SpecId::PRAGUE)));
         engines.register(Arc::new(PvmEngine::new(PvmSpec::Gp0_7_2)));
@@ -311,6 +329,7 @@ impl World {
             .expect("deploy block");
         World {
             backend,
+            _dir: dir,
             engines,
             sides,
             evm_reader,
@@ -318,7 +337,7 @@ impl World {
             wasm_reader,
             wasm_token,
             warm: std::sync::OnceLock::new(),
-            floor: std::cell::Cell::new(false),
+            evm_door: std::cell::Cell::new(EvmDoor::BraidRead),
         }
     }
 
@@ -346,15 +365,27 @@ impl World {
                     function native(uint256 slot, uint256 count) external view returns (bytes32);
                     function cross(uint8 engine, address identity, bytes key, uint256 count) external view returns (bytes);
                     function floor(uint8 engine, address identity, bytes key, uint256 count) external view returns (bytes);
+                    function getter(address other, uint256 slot, uint256 count) external view returns (bytes32);
                 }
-                if self.floor.get() {
-                    return floorCall {
-                        engine: owner.engine().0,
-                        identity: owner_id.0.into(),
-                        key: KEY.to_vec().into(),
-                        count: U256::from(count),
+                match self.evm_door.get() {
+                    EvmDoor::IdentityPrecompile if owner != Side::Evm => {
+                        return floorCall {
+                            engine: owner.engine().0,
+                            identity: owner_id.0.into(),
+                            key: KEY.to_vec().into(),
+                            count: U256::from(count),
+                        }
+                        .abi_encode();
                     }
-                    .abi_encode();
+                    EvmDoor::Getter if owner != Side::Evm => {
+                        return getterCall {
+                            other: self.evm_reader,
+                            slot: U256::from_be_bytes(KEY),
+                            count: U256::from(count),
+                        }
+                        .abi_encode();
+                    }
+                    _ => {}
                 }
                 if owner == Side::Evm {
                     nativeCall {
@@ -569,9 +600,27 @@ impl World {
     /// precompile (0x04), which only echoes its input. Warm, median ns per
     /// call.
     pub fn evm_precompile_floor(&self, params: Params) -> f64 {
-        self.floor.set(true);
+        self.evm_door.set(EvmDoor::IdentityPrecompile);
         let row = self.measure(Side::Evm, Side::Pvm, params);
-        self.floor.set(false);
+        self.evm_door.set(EvmDoor::BraidRead);
+        row.warm.cross_ns
+    }
+
+    /// The EVM's own way to read another contract's 32-byte value: a
+    /// `STATICCALL` to a getter (`CrossReader.load(slot)`, a `view` that
+    /// `SLOAD`s; here the reader's own address, which an external call
+    /// treats like any other warm contract). Warm, median ns per call.
+    pub fn evm_getter_read(&self, params: Params) -> f64 {
+        self.evm_door.set(EvmDoor::Getter);
+        let db = StateDb::open(self.backend.clone()).expect("state");
+        let (_, output) = self.call(&db, Side::Evm, self.input(Side::Evm, Side::Pvm, 1));
+        assert_eq!(
+            output,
+            value_of(Side::Evm),
+            "the getter reads the EVM value"
+        );
+        let row = self.measure(Side::Evm, Side::Pvm, params);
+        self.evm_door.set(EvmDoor::BraidRead);
         row.warm.cross_ns
     }
 

@@ -19,6 +19,13 @@ fn the_suite_measures_all_six_pairs_and_the_token_workload() {
         repetitions: 1,
     });
     assert_eq!(rows.len(), 6);
+    let params = Params {
+        warm_reads: 10,
+        repetitions: 1,
+    };
+    // Both EVM baselines run their real calls (the getter checks its value).
+    assert!(world.evm_precompile_floor(params).is_finite());
+    assert!(world.evm_getter_read(params).is_finite());
     let token = world.token_workload(3).expect("the WASM token runs");
     assert!(token.local_gas > 0 && token.remote_gas > 0);
     let svg = tempfile::NamedTempFile::new().unwrap();

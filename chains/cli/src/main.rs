@@ -411,6 +411,13 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             println!(
                 "\nEVM floor: the same STATICCALL to the identity precompile costs {floor:.0} ns per call (warm)"
             );
+            let getter = world.evm_getter_read(Params {
+                warm_reads: reads.max(1),
+                repetitions: repetitions.max(1),
+            });
+            println!(
+                "EVM reading another EVM contract (STATICCALL to a view getter that SLOADs) costs {getter:.0} ns per call (warm)"
+            );
             if let Some(token) = world.token_workload(repetitions.max(1) * 20) {
                 print!("\n{}", cross_engine::token_markdown(&token));
             }

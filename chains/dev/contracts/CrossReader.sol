@@ -7,7 +7,10 @@ pragma solidity 0.8.30;
 ///         `cross(engine, identity, key, count)` reads `key` of
 ///         `(engine, identity)` through Braid's read precompile at
 ///         0x00000000000000000000000000000000000B4A1D `count` times;
-///         `floor(...)` sends the same call data to the identity precompile.
+///         `floor(...)` sends the same call data to the identity precompile;
+///         `getter(other, slot, count)` reads `slot` of the EVM contract
+///         `other` through its `load` getter, the EVM's own way to read
+///         another contract's state.
 ///         They return the last value read, so the benchmark can check it.
 ///         The loops do nothing but the call.
 contract CrossReader {
@@ -18,6 +21,21 @@ contract CrossReader {
             assembly {
                 last := sload(slot)
             }
+        }
+    }
+
+    /// Slot `slot` of this contract's storage, for `getter`.
+    function load(uint256 slot) external view returns (bytes32 value) {
+        assembly {
+            value := sload(slot)
+        }
+    }
+
+    /// An EVM contract reading another EVM contract's value: a STATICCALL
+    /// to `other.load(slot)`, `count` times.
+    function getter(CrossReader other, uint256 slot, uint256 count) external view returns (bytes32 last) {
+        for (uint256 i = 0; i < count; i++) {
+            last = other.load(slot);
         }
     }
 
