@@ -190,8 +190,11 @@ fn read(cx: &mut Cx<'_>, ptr: u32, len: u64) -> R<Vec<u8>> {
 }
 
 fn read_array<const N: usize>(cx: &mut Cx<'_>, ptr: u32) -> R<[u8; N]> {
-    let bytes = read(cx, ptr, N as u64)?;
-    Ok(bytes.try_into().expect("N bytes read"))
+    let memory = memory(cx)?;
+    let data = memory.data(&*cx);
+    let mut out = [0u8; N];
+    out.copy_from_slice(&data[range(ptr, N as u64, data.len())?]);
+    Ok(out)
 }
 
 fn check_writable(cx: &mut Cx<'_>, ptr: u32, len: u64) -> R<()> {
