@@ -43,9 +43,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use braid_core::{BlockEnv, BlockHashes, BlockState, EngineId, Engines, Kernel, StateKey};
+use braid_core::{BlockEnv, EngineId, Engines, NoBlockHashes, StateKey};
 use braid_evm::EvmEngine;
 use braid_evm::layout::{self, GenesisAccount};
+use braid_kernel::{BlockState, Kernel};
 use braid_state::{Backend, MemoryBackend, RocksDbBackend, StateDb};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use revm::context::{Evm, FrameStack, TxEnv};
@@ -316,15 +317,6 @@ fn block_env() -> BlockEnv {
 
 // ---------------------------------------------------------------- braid
 
-/// No block hashes: `BLOCKHASH` answers zero.
-struct NoHashes;
-
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _number: u64) -> Option<[u8; 32]> {
-        None
-    }
-}
-
 /// Where a braid contender keeps its state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum BackendKind {
@@ -422,7 +414,7 @@ fn braid_execute_txs(
 ) -> u64 {
     let mut first_gas = None;
     for tx in txs {
-        let mut kernel = Kernel::new(block, engines, &NoHashes, tx.gas_limit);
+        let mut kernel = Kernel::new(block, engines, &NoBlockHashes, tx.gas_limit);
         let (_, outcome) = engine
             .invoke_transaction(&mut kernel, tx)
             .expect("a valid transaction");
@@ -443,7 +435,7 @@ fn braid_genesis(kind: BackendKind, workload: Workload) -> BraidChain {
     match workload {
         Workload::Erc20 => {
             let mut block = BlockState::new(&chain.db, chain.env.clone());
-            let mut kernel = Kernel::new(&mut block, &chain.engines, &NoHashes, 3_000_000);
+            let mut kernel = Kernel::new(&mut block, &chain.engines, &NoBlockHashes, 3_000_000);
             let (_, deployed) = chain
                 .engine
                 .invoke_transaction(&mut kernel, erc20_deploy_tx())

@@ -41,13 +41,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use braid_core::key::{MAX_ENGINE_KEY_LEN, MAX_VALUE_LEN};
 use braid_core::{
-    BlockEnv, BlockHashes, BlockState, CallResult, CoreError, Engine, EngineId, Engines,
-    FaultReason, Host, Identity, Kernel, Message, Outcome, StateKey, TransactionEffects, keccak256,
-    namespace,
+    BlockEnv, CallResult, CodeRejection, CoreError, Engine, EngineId, Engines, FaultReason, Host,
+    Identity, Message, NoBlockHashes, Outcome, StateKey, namespace,
 };
+use braid_kernel::{BlockState, Kernel, TransactionEffects};
 use braid_plugin_stack::{Exit, HostStop, VmHost, assemble};
-use braid_state::{MemoryBackend, StateDb, StateError};
+use braid_state::{MemoryBackend, StateDb};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 
 /// The engine id both contenders run under.
@@ -113,18 +114,13 @@ impl Engine for StaticStackEngine {
 
     fn validate(&self, code: &[u8]) -> braid_core::Result<()> {
         braid_plugin_stack::validate(code, braid_plugin_stack::FAULT_OPCODES).map_err(|reason| {
-            CoreError::InvalidCode {
-                engine: self.id,
-                code_hash: keccak256(code),
-                reason: Box::new(reason),
-            }
+            CoreError::invalid_code(self.id, code, CodeRejection::Malformed, reason)
         })
     }
 
     fn call(&self, host: &mut dyn Host, message: &Message) -> braid_core::Result<Outcome> {
         let me = host.self_identity();
-        let hash = host.get(&me, &[namespace::RECORD])?;
-        let Some(hash) = hash.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok()) else {
+        let Some(hash) = host.instance_code_hash()? else {
             return Ok(Outcome::Fault(FaultReason::NoSuchInstance { identity: me }));
         };
         let code = host.code(&hash)?.ok_or(CoreError::Invariant {
@@ -164,16 +160,15 @@ struct KernelVmHost<'a> {
 
 impl KernelVmHost<'_> {
     fn fail(&mut self, error: CoreError) -> HostStop {
-        match error {
-            CoreError::State(
-                StateError::EngineKeyTooLong { .. } | StateError::ValueTooLarge { .. },
-            ) => HostStop::Limit,
-            other => {
-                self.error.get_or_insert(other);
-                HostStop::Error
-            }
-        }
+        self.error.get_or_insert(error);
+        HostStop::Error
     }
+}
+
+/// Whether a plugin key (before `0x01`) and value fit the state limits, as
+/// the loader checks them.
+fn fits(key: &[u8], value: Option<&[u8]>) -> bool {
+    key.len() < MAX_ENGINE_KEY_LEN && value.is_none_or(|v| v.len() <= MAX_VALUE_LEN)
 }
 
 /// `0x01 ‖ key`, as the loader's host stores a plugin key.
@@ -190,6 +185,9 @@ impl VmHost for KernelVmHost<'_> {
     }
 
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, HostStop> {
+        if !fits(key, None) {
+            return Err(HostStop::Limit);
+        }
         let key = storage_key(key);
         let mut value = None;
         let identity = self.identity;
@@ -203,6 +201,9 @@ impl VmHost for KernelVmHost<'_> {
     }
 
     fn set(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), HostStop> {
+        if !fits(key, value) {
+            return Err(HostStop::Limit);
+        }
         let key = storage_key(key);
         let identity = self.identity;
         let done = match value {
@@ -218,7 +219,7 @@ impl VmHost for KernelVmHost<'_> {
         identity: &[u8; 20],
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, HostStop> {
-        if key.len() > braid_state::key::MAX_ENGINE_KEY_LEN {
+        if key.len() > MAX_ENGINE_KEY_LEN {
             return Err(HostStop::Limit);
         }
         self.host
@@ -227,7 +228,7 @@ impl VmHost for KernelVmHost<'_> {
     }
 
     fn log(&mut self, data: &[u8]) -> Result<(), HostStop> {
-        if data.len() > braid_state::key::MAX_VALUE_LEN {
+        if data.len() > MAX_VALUE_LEN {
             return Err(HostStop::Limit);
         }
         let identity = self.identity;
@@ -323,14 +324,6 @@ impl Workload {
     }
 }
 
-struct NoHashes;
-
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _: u64) -> Option<[u8; 32]> {
-        None
-    }
-}
-
 /// One contender: its engine in its own `Engines`, over its own state with
 /// the workload's program deployed as [`INSTANCE`].
 struct Contender {
@@ -345,7 +338,7 @@ impl Contender {
         engines.register(engine);
         let mut db = StateDb::open(Arc::new(MemoryBackend::new())).expect("open state");
         let mut block = BlockState::new(&db, BlockEnv::default());
-        let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, TX_GAS);
+        let mut kernel = Kernel::new(&mut block, &engines, &NoBlockHashes, TX_GAS);
         kernel
             .deploy(STACK, INSTANCE, &workload.code())
             .expect("deploy the bench program");
@@ -368,7 +361,7 @@ impl Contender {
 
     /// One measured call: a fresh kernel over `block`, the call, commit.
     fn call(&self, block: &mut BlockState<'_>) -> (CallResult, TransactionEffects) {
-        let mut kernel = Kernel::new(block, &self.engines, &NoHashes, TX_GAS);
+        let mut kernel = Kernel::new(block, &self.engines, &NoBlockHashes, TX_GAS);
         let result = kernel
             .call(STACK, self.message.clone())
             .expect("the call is processed");

@@ -29,13 +29,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use braid_core::{
-    BlockEnv, BlockHashes, BlockState, EngineId, Engines, Identity, Kernel, Message, Outcome,
-    module_identity, namespace,
+    BlockEnv, EngineId, Engines, Identity, Message, NoBlockHashes, Outcome, module_identity,
+    namespace,
 };
 use braid_evm::EvmEngine;
 use braid_evm::layout::{self, GenesisAccount};
 use braid_evm::revm::primitives::hardfork::SpecId;
 use braid_evm::revm::primitives::{Address, U256};
+use braid_kernel::{BlockState, Kernel};
 use braid_pvm::{PvmEngine, PvmSpec};
 use braid_state::{Backend, RocksDbBackend, StateDb, StateKey};
 
@@ -145,13 +146,6 @@ const KEY: [u8; 32] = {
     k
 };
 const READER_CALLER: Identity = Identity([0xCA; 20]);
-
-struct NoHashes;
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _: u64) -> Option<[u8; 32]> {
-        None
-    }
-}
 
 /// The value each engine stores (distinct per owner, 32 bytes).
 fn value_of(side: Side) -> [u8; 32] {
@@ -277,7 +271,7 @@ impl World {
         db.commit_block(writes, |_| Vec::new()).expect("genesis");
         // Deploy the modules through the kernel.
         let mut block = BlockState::new(&db, BlockEnv::default());
-        let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, 0);
+        let mut kernel = Kernel::new(&mut block, &engines, &NoBlockHashes, 0);
         kernel
             .deploy(
                 EngineId::PVM,
@@ -304,7 +298,7 @@ impl World {
             let init = [&[0u8][..], &(u64::MAX / 2).to_le_bytes()].concat();
             let allow = [&[3u8][..], &READER_CALLER.0, &u64::MAX.to_le_bytes()].concat();
             for input in [init, allow] {
-                let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, 1 << 40);
+                let mut kernel = Kernel::new(&mut block, &engines, &NoBlockHashes, 1 << 40);
                 let result = kernel
                     .call(
                         EngineId::WASM,
@@ -432,7 +426,7 @@ impl World {
     /// Runs one call on `db`; returns its wall time and output.
     fn call(&self, db: &StateDb, reader: Side, input: Vec<u8>) -> (Duration, Vec<u8>) {
         let mut block = BlockState::new(db, BlockEnv::default());
-        let mut kernel = Kernel::new(&mut block, &self.engines, &NoHashes, 1 << 40);
+        let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, 1 << 40);
         let message = Message {
             caller: READER_CALLER,
             target: self.reader_identity(reader),
@@ -562,7 +556,7 @@ impl World {
         ]
         .concat();
         let mut transfer = |input: &[u8]| {
-            let mut kernel = Kernel::new(&mut block, &self.engines, &NoHashes, 1 << 40);
+            let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, 1 << 40);
             let message = Message {
                 caller: READER_CALLER,
                 target: token,

@@ -47,11 +47,79 @@ pub enum FaultReason {
         /// Faulting address, in bytes.
         address: u64,
     },
-    /// The guest broke an engine rule not listed above; the code is engine-defined.
+    /// The guest broke an engine rule not listed above.
     Engine {
-        /// Engine-defined code, documented by the engine.
-        code: u32,
+        /// Which rule, from the one table every engine shares.
+        code: FaultCode,
     },
+}
+
+/// The rules a guest can break besides those [`FaultReason`] names: one
+/// table for every engine (RFC 0002 "Fault codes"), so a caller reads a
+/// fault the same way whichever engine reported it. The numbers are stable
+/// (they appear in receipts and logs): new codes take new numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+#[repr(u32)]
+pub enum FaultCode {
+    /// A call carried a non-zero value to an engine without a native
+    /// currency (PVM, WASM, plugins).
+    ValueNotAccepted = 1,
+    /// The input is larger than the engine's argument region (PVM: 16 MiB).
+    InputTooLarge = 2,
+    /// The guest grew its memory past the engine's cap (WASM `memory.grow`).
+    MemoryLimit = 3,
+    /// The guest's recursion passed the engine's stack bound (WASM stack slots).
+    StackLimit = 4,
+    /// EVM: an undefined opcode.
+    EvmOpcodeNotFound = 0x101,
+    /// EVM: the designated invalid opcode `0xFE`.
+    EvmInvalidFeOpcode = 0x102,
+    /// EVM: a jump to a byte that is not a `JUMPDEST`.
+    EvmInvalidJump = 0x103,
+    /// EVM: an opcode not active in the configured spec id.
+    EvmNotActivated = 0x104,
+    /// EVM: stack underflow.
+    EvmStackUnderflow = 0x105,
+    /// EVM: stack overflow (over 1,024 items).
+    EvmStackOverflow = 0x106,
+    /// EVM: memory or return-data offset out of range.
+    EvmOutOfOffset = 0x107,
+    /// EVM: CREATE/CREATE2 onto an address with code or nonce.
+    EvmCreateCollision = 0x108,
+    /// EVM: a precompile failed on its input.
+    EvmPrecompileError = 0x109,
+    /// EVM: a nonce would overflow `u64`.
+    EvmNonceOverflow = 0x10A,
+    /// EVM: deployed code over the EIP-170 limit.
+    EvmCreateContractSizeLimit = 0x10B,
+    /// EVM: deployed code starting with `0xEF` (EIP-3541).
+    EvmCreateContractStartingWithEf = 0x10C,
+    /// EVM: init code over the EIP-3860 limit.
+    EvmCreateInitcodeSizeLimit = 0x10D,
+    /// EVM: a value transfer overflowed a balance.
+    EvmOverflowPayment = 0x10E,
+    /// EVM: a state change inside a `STATICCALL`.
+    EvmStateChangeDuringStaticCall = 0x10F,
+    /// EVM: a value-carrying call inside a `STATICCALL`.
+    EvmCallNotAllowedInsideStatic = 0x110,
+    /// EVM: a call or create without the funds for its value.
+    EvmOutOfFunds = 0x111,
+    /// EVM: call depth over 1,024.
+    EvmCallTooDeep = 0x112,
+    /// A Braid call into the EVM refused: the caller cannot pay the value it sends.
+    EvmInsufficientBalance = 0x180,
+    /// A Braid call into the EVM refused: the caller address has code (EIP-3607).
+    EvmCallerHasCode = 0x181,
+    /// A Braid call into the EVM refused by revm's validation for another reason.
+    EvmInvalidCall = 0x182,
+}
+
+impl FaultCode {
+    /// The stable number of the code.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
 }
 
 /// How an invocation ended. Consensus data.
@@ -116,7 +184,8 @@ pub trait Engine: Send + Sync {
     /// Checks code before it is deployed.
     ///
     /// # Errors
-    /// [`CoreError::InvalidCode`] naming the reason.
+    /// [`CoreError::InvalidCode`] with a [`crate::CodeRejection`] kind and
+    /// the engine's reason.
     fn validate(&self, code: &[u8]) -> Result<()>;
 
     /// Runs one call. Gas is charged through [`Host::charge_gas`]; the kernel
@@ -145,6 +214,11 @@ impl GasRates {
     /// Sets the rate of one engine (Braid gas per native unit, at least 1).
     pub fn set(&mut self, engine: EngineId, braid_gas_per_unit: u64) {
         self.rates[engine.0 as usize] = braid_gas_per_unit.max(1);
+    }
+    /// Braid gas that `native` gas of `engine` costs, or `None` if that
+    /// overflows `u64` (chain specs refuse such rates at load).
+    pub fn checked_to_braid(&self, engine: EngineId, native: u64) -> Option<u64> {
+        native.checked_mul(self.rate(engine))
     }
     /// The rate of one engine.
     pub fn rate(&self, engine: EngineId) -> u64 {

@@ -1,6 +1,6 @@
 //! The [`Host`] seam: the only door from an engine to the world.
 
-use crate::{CallResult, EngineId, Identity, Result};
+use crate::{CallResult, EngineId, Identity, Message, Outcome, Result};
 
 /// The block an invocation runs in. Shared by every engine; EVM-only fields
 /// (difficulty, blob gas) are carried here so one value describes the block.
@@ -44,8 +44,26 @@ impl Default for BlockEnv {
 
 /// Where `BLOCKHASH` answers come from.
 pub trait BlockHashes {
-    /// The hash of block `number`, if known.
-    fn block_hash(&self, number: u64) -> Option<[u8; 32]>;
+    /// The hash of block `number`: `None` when the chain does not answer for
+    /// that number (the current block or later, or older than the window the
+    /// chain keeps; `BLOCKHASH` then gives zero, as on Ethereum).
+    ///
+    /// # Errors
+    /// [`crate::CoreError::BlockHash`] when a block the chain must know cannot
+    /// be read (missing or corrupt header, backend failure): the block stops,
+    /// it never runs on a made-up hash.
+    fn block_hash(&self, number: u64) -> Result<Option<[u8; 32]>>;
+}
+
+/// A chain with no earlier blocks: every `BLOCKHASH` is unknown (zero). For
+/// tests, benches and one-off runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoBlockHashes;
+
+impl BlockHashes for NoBlockHashes {
+    fn block_hash(&self, _number: u64) -> Result<Option<[u8; 32]>> {
+        Ok(None)
+    }
 }
 
 /// An event emitted by an invocation; kept if it halts, dropped if it faults.
@@ -80,8 +98,11 @@ pub trait Host {
     fn caller(&self) -> Identity;
     /// The block being built.
     fn block(&self) -> &BlockEnv;
-    /// The hash of an earlier block, if known.
-    fn block_hash(&self, number: u64) -> Option<[u8; 32]>;
+    /// The hash of an earlier block, if the chain answers for it.
+    ///
+    /// # Errors
+    /// As [`BlockHashes::block_hash`].
+    fn block_hash(&self, number: u64) -> Result<Option<[u8; 32]>>;
 
     /// Reads a key of the running engine, through every working set in flight.
     ///
@@ -107,10 +128,14 @@ pub trait Host {
 
     /// Writes a key of the running engine into the invocation's working set.
     ///
+    /// Engines check a guest's key and value against [`crate::key`]'s limits
+    /// first ([`crate::key::check_write`]) and turn a violation into a status
+    /// or a fault of the guest.
+    ///
     /// # Errors
-    /// [`crate::CoreError::ScopeViolation`] outside the scope; a
-    /// [`braid_state::StateError`] for an oversized key or value (engines turn
-    /// that into a fault of the guest).
+    /// [`crate::CoreError::ScopeViolation`] outside the scope;
+    /// [`crate::CoreError::Key`] for an oversized key or value (a broken
+    /// engine); state failures.
     fn set(&mut self, identity: &Identity, engine_key: &[u8], value: &[u8]) -> Result<()>;
 
     /// Deletes a key of the running engine.
@@ -139,22 +164,14 @@ pub trait Host {
         engine_key: &[u8],
     ) -> Result<Option<Vec<u8>>>;
 
-    /// The code hash of the running instance, from the record
-    /// `(engine, self, 0x00)` that [`crate::Kernel::deploy`] writes; `None`
-    /// when there is no such instance (engines fault with
-    /// [`crate::FaultReason::NoSuchInstance`]). Default method over
-    /// [`Host::get`], for every instance-scoped engine.
+    /// The code hash of the running instance, from its instance record
+    /// (kernel data, written at deploy); `None` when there is no such
+    /// instance (engines fault with [`crate::FaultReason::NoSuchInstance`]).
+    /// For instance-scoped engines.
     ///
     /// # Errors
-    /// State failures.
-    fn instance_code_hash(&mut self) -> Result<Option<[u8; 32]>> {
-        let me = self.self_identity();
-        let mut hash = None;
-        self.get_with(&me, &[crate::namespace::RECORD], &mut |value| {
-            hash = value.and_then(|h| <[u8; 32]>::try_from(h).ok());
-        })?;
-        Ok(hash)
-    }
+    /// State failures; a record that does not decode.
+    fn instance_code_hash(&mut self) -> Result<Option<[u8; 32]>>;
 
     /// Content-addressed code by keccak-256 hash, from the system engine.
     ///
@@ -166,7 +183,7 @@ pub trait Host {
     /// the hash. Content-addressed, so it cannot overwrite anything else.
     ///
     /// # Errors
-    /// [`braid_state::StateError::ValueTooLarge`] past the value limit.
+    /// [`crate::CoreError::Key`] past the value limit.
     fn store_code(&mut self, code: &[u8]) -> Result<[u8; 32]>;
 
     /// Charges `amount` native gas to the invocation.
@@ -197,5 +214,27 @@ pub trait Host {
         input: Vec<u8>,
         value: [u8; 32],
         gas_limit: u64,
+    ) -> Result<CallResult>;
+}
+
+/// Runs root invocations: the kernel of a transaction, seen from an engine's
+/// own entry point that is not a [`Message`] call (the EVM's Ethereum
+/// transactions), so such an entry point runs as a kernel invocation without
+/// naming the kernel.
+pub trait Invoker {
+    /// Runs `run` as an invocation of `engine` on `message.target`: the
+    /// kernel pushes a frame, hands `run` the [`Host`], pops the frame, then
+    /// commits its working set into the caller's on [`Outcome::Halt`] or
+    /// drops it. When the kernel refuses the call (depth, reentrancy) `run`
+    /// never runs and the result is the refusal's fault.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::UnknownEngine`]; whatever `run` fails with (the
+    /// frame's writes are dropped first).
+    fn invoke_dyn(
+        &mut self,
+        engine: EngineId,
+        message: &Message,
+        run: &mut dyn FnMut(&mut dyn Host) -> Result<Outcome>,
     ) -> Result<CallResult>;
 }

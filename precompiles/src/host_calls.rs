@@ -8,7 +8,8 @@
 //! [`braid_core::Host`], and writes the result back. Guest memory faults,
 //! and how a result reaches the guest, stay in the engine.
 
-use braid_core::{EngineId, Host, Identity, Outcome, Result, StateError};
+use braid_core::key::{MAX_ENGINE_KEY_LEN, MAX_VALUE_LEN};
+use braid_core::{EngineId, Host, Identity, Outcome, Result};
 
 use crate::prices;
 
@@ -148,16 +149,12 @@ pub fn window(value: &[u8], offset: u64, len: u64) -> &[u8] {
     &value[start..start + n]
 }
 
-/// Whether a host error is an oversized key or value, which a guest sees
-/// as [`FULL`] (it may retry smaller) rather than an error that stops the
-/// block.
-pub fn is_size_error(error: &braid_core::CoreError) -> bool {
-    matches!(
-        error,
-        braid_core::CoreError::State(
-            StateError::EngineKeyTooLong { .. } | StateError::ValueTooLarge { .. }
-        )
-    )
+/// Whether a guest's storage key (before the `0x01` namespace prefix) and
+/// value fit the state's limits ([`MAX_ENGINE_KEY_LEN`], [`MAX_VALUE_LEN`]).
+/// A guest past them sees [`FULL`] (it may retry smaller); the host is never
+/// asked, so an oversized write is a value, not an error.
+pub fn fits(key: &[u8], value: Option<&[u8]>) -> bool {
+    key.len() < MAX_ENGINE_KEY_LEN && value.is_none_or(|v| v.len() <= MAX_VALUE_LEN)
 }
 
 /// The answer of a read: a value, no value ([`NONE`]) or an oversized key
@@ -172,20 +169,10 @@ pub enum Lookup {
     Full,
 }
 
-fn lookup(read: Result<Option<Vec<u8>>>) -> Result<Lookup> {
-    match read {
-        Ok(Some(value)) => Ok(Lookup::Found(value)),
-        Ok(None) => Ok(Lookup::Absent),
-        Err(e) if is_size_error(&e) => Ok(Lookup::Full),
-        Err(e) => Err(e),
-    }
-}
-
-fn status(result: Result<()>) -> Result<u64> {
-    match result {
-        Ok(()) => Ok(OK),
-        Err(e) if is_size_error(&e) => Ok(FULL),
-        Err(e) => Err(e),
+fn lookup(value: Option<Vec<u8>>) -> Lookup {
+    match value {
+        Some(value) => Lookup::Found(value),
+        None => Lookup::Absent,
     }
 }
 
@@ -194,7 +181,10 @@ fn status(result: Result<()>) -> Result<u64> {
 /// # Errors
 /// Host failures other than an oversized key.
 pub fn storage_read(host: &mut dyn Host, me: &Identity, key: &[u8]) -> Result<Lookup> {
-    lookup(host.get(me, &storage_key(key)))
+    if !fits(key, None) {
+        return Ok(Lookup::Full);
+    }
+    Ok(lookup(host.get(me, &storage_key(key))?))
 }
 
 /// `storage_write`: [`OK`] or [`FULL`].
@@ -202,7 +192,11 @@ pub fn storage_read(host: &mut dyn Host, me: &Identity, key: &[u8]) -> Result<Lo
 /// # Errors
 /// Host failures other than an oversized key or value.
 pub fn storage_write(host: &mut dyn Host, me: &Identity, key: &[u8], value: &[u8]) -> Result<u64> {
-    status(host.set(me, &storage_key(key), value))
+    if !fits(key, Some(value)) {
+        return Ok(FULL);
+    }
+    host.set(me, &storage_key(key), value)?;
+    Ok(OK)
 }
 
 /// `storage_delete`: [`OK`] or [`FULL`].
@@ -210,7 +204,11 @@ pub fn storage_write(host: &mut dyn Host, me: &Identity, key: &[u8], value: &[u8
 /// # Errors
 /// Host failures other than an oversized key.
 pub fn storage_delete(host: &mut dyn Host, me: &Identity, key: &[u8]) -> Result<u64> {
-    status(host.delete(me, &storage_key(key)))
+    if !fits(key, None) {
+        return Ok(FULL);
+    }
+    host.delete(me, &storage_key(key))?;
+    Ok(OK)
 }
 
 /// `evm_storage_read`: the committed EVM storage slot `slot` of account
@@ -250,7 +248,14 @@ pub fn state_read(
     identity: [u8; 20],
     key: &[u8],
 ) -> Result<Lookup> {
-    lookup(host.read_state(engine, &Identity(identity), &storage_key(key)))
+    if !fits(key, None) {
+        return Ok(Lookup::Full);
+    }
+    Ok(lookup(host.read_state(
+        engine,
+        &Identity(identity),
+        &storage_key(key),
+    )?))
 }
 
 /// `log`: `topics` is `32 · count` bytes with `count ≤` [`MAX_TOPICS`]

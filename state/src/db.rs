@@ -281,7 +281,7 @@ impl StateDb {
     /// header), all in one atomic batch; returns the new root.
     ///
     /// # Errors
-    /// [`StateError::ValueTooLarge`] / [`StateError::EngineKeyTooLong`] before
+    /// [`StateError::Key`] for an oversized key or value, before
     /// anything is written; [`StateError::Backend`] if the write fails, in
     /// which case neither the store nor this `StateDb` changed.
     pub fn commit_block(
@@ -516,7 +516,13 @@ mod tests {
                 |_| vec![],
             )
             .unwrap_err();
-        assert!(matches!(err, StateError::ValueTooLarge { .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                StateError::Key(braid_core::KeyError::ValueTooLarge { .. })
+            ),
+            "{err}"
+        );
         assert_eq!(db.root(), before);
         assert_eq!(
             db.get(key.engine, &key.identity, &key.engine_key).unwrap(),

@@ -1,19 +1,21 @@
 //! `braid-state`: the one key-value state every Braid engine runs over, and its
 //! one Merkle root.
 //!
-//! What it is: key encoding (RFC 0004), storage [`backend`]s (memory and
+//! What it is: storage [`backend`]s (memory and
 //! RocksDB), the [`WriteJournal`] that invocations write into, the committed
 //! [`StateDb`] with its in-memory read cache, the Merkle [`tree`] with
 //! inclusion and exclusion proofs, and one atomic write per block.
 //!
 //! What it does not do: it knows no engine, no gas, no call stack and no
-//! transaction. It is the bottom layer: `state` <- `core` <- engines <- chains.
+//! transaction. Keys and ids come from `braid-core`; the kernel
+//! (`braid-kernel`) builds on this crate: `core` <- `state` <- `kernel` <- `chains`.
 
 pub mod backend;
 mod db;
 mod journal;
-pub mod key;
 pub mod tree;
+
+pub use braid_core::key;
 
 pub use backend::{Backend, Column, MemoryBackend, RocksDbBackend, WriteBatch};
 pub use db::{BlockCommit, StateDb};
@@ -25,36 +27,9 @@ pub use tree::{Hash, Proof, ProofError, verify_proof};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
-    /// An encoded key is shorter than its 21-byte `engine ‖ identity` prefix.
-    #[error("state key is {len} bytes, shorter than the 21-byte engine and identity prefix")]
-    KeyTooShort {
-        /// Length seen, in bytes.
-        len: usize,
-    },
-    /// An identity is not 20 bytes.
-    #[error("identity is {len} bytes, expected 20")]
-    BadIdentityLength {
-        /// Length seen, in bytes.
-        len: usize,
-    },
-    /// An engine key exceeds the limit.
-    #[error("engine key is {len} bytes, limit {limit}")]
-    EngineKeyTooLong {
-        /// Length seen, in bytes.
-        len: usize,
-        /// Limit, in bytes.
-        limit: usize,
-    },
-    /// A value exceeds [`key::MAX_VALUE_LEN`].
-    #[error("value for key {key} is {len} bytes, limit {limit}")]
-    ValueTooLarge {
-        /// The key, as 0x-prefixed hex.
-        key: String,
-        /// Length seen, in bytes.
-        len: usize,
-        /// Limit, in bytes.
-        limit: usize,
-    },
+    /// A key or value breaks a limit of the key encoding.
+    #[error(transparent)]
+    Key(#[from] braid_core::KeyError),
     /// The storage backend failed.
     #[error("backend failure during {context}: {message}")]
     Backend {

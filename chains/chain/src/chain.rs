@@ -3,17 +3,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use alloy_primitives::U256;
 use braid_core::{
-    BlockEnv, BlockHashes, BlockState, CoreError, EngineId, Engines, Identity, Kernel, Log,
-    Message, ScopeKind, module_identity,
+    BlockEnv, BlockHashes, CoreError, EngineFailure, EngineId, Engines, Identity, Log, Message,
+    ScopeKind, module_identity,
 };
 use braid_evm::{EvmEngine, EvmError};
+use braid_kernel::{BlockState, Kernel};
 use braid_pvm::{PvmEngine, PvmSpec};
 use braid_state::{Backend, StateDb};
 use braid_wasm::WasmEngine;
 use parity_scale_codec::{Decode, Encode};
 
 use crate::block::{Block, BlockHeader, RawTransaction};
+use crate::fee;
 use crate::spec::ChainSpec;
 use crate::tx::{BraidCall, EthereumTransaction, SignedBraidTransaction, nonce_key};
 use crate::{ChainError, Result, TxError};
@@ -42,8 +45,11 @@ pub struct Receipt {
     pub kind: TransactionKind,
     /// Whether it succeeded (Ethereum: status 1; Braid: every call halted).
     pub success: bool,
-    /// Gas used, in Braid gas.
+    /// Gas used, in Braid gas (a Braid transaction's includes its intrinsic gas).
     pub gas_used: u64,
+    /// What the sender paid per gas, in wei (EIP-1559 `effective_gas_price`;
+    /// per Braid gas for a Braid transaction, per EVM gas for an Ethereum one).
+    pub effective_gas_price: u128,
     /// Logs of the transaction (empty if it failed).
     pub logs: Vec<Log>,
     /// Contract created by an Ethereum create transaction.
@@ -79,13 +85,33 @@ struct StoredHashes<'a> {
 }
 
 impl BlockHashes for StoredHashes<'_> {
-    fn block_hash(&self, number: u64) -> Option<[u8; 32]> {
+    /// The last 256 blocks' hashes (EIP-210's window, as `BLOCKHASH`
+    /// defines it); `None` outside it. Every block in the window was
+    /// committed with its header, so a header that is missing, does not
+    /// decode, or cannot be read is an error that stops the block.
+    fn block_hash(&self, number: u64) -> braid_core::Result<Option<[u8; 32]>> {
         if number > self.head || self.head - number > 256 {
-            return None;
+            return Ok(None);
         }
-        let bytes = self.db.meta(&header_key(number)).ok()??;
-        BlockHeader::decode(&mut &bytes[..]).ok().map(|h| h.hash())
+        let fail = |source: Box<dyn std::error::Error + Send + Sync>| CoreError::BlockHash {
+            number,
+            source,
+        };
+        let bytes = self
+            .db
+            .meta(&header_key(number))
+            .map_err(|e| fail(Box::new(e)))?
+            .ok_or_else(|| fail(Box::new(MissingHeader { number })))?;
+        let header = BlockHeader::decode(&mut &bytes[..]).map_err(|e| fail(Box::new(e)))?;
+        Ok(Some(header.hash()))
     }
+}
+
+/// A block inside the `BLOCKHASH` window has no stored header.
+#[derive(Debug, thiserror::Error)]
+#[error("no header is stored for block {number}")]
+struct MissingHeader {
+    number: u64,
 }
 
 /// A chain: its spec, its engines and its committed state.
@@ -119,12 +145,9 @@ impl Chain {
         let mut engines = Engines::new();
         engines.register(evm.clone());
         engines.register(Arc::new(PvmEngine::new(PvmSpec::Gp0_7_2)));
-        engines.register(Arc::new(WasmEngine::new().map_err(|e| {
-            CoreError::Engine {
-                engine: EngineId::WASM,
-                source: Box::new(e),
-            }
-        })?));
+        let wasm = WasmEngine::new()
+            .map_err(|e| CoreError::engine(EngineId::WASM, EngineFailure::Internal, e))?;
+        engines.register(Arc::new(wasm));
         for pin in &spec.plugins {
             let plugin = braid_plugin_loader::load(&pin.path, &pin.sha256, pin.engine)?;
             tracing::info!(engine = %pin.engine, path = %pin.path.display(), "plugin engine loaded");
@@ -254,7 +277,7 @@ impl Chain {
             chain_id: self.spec.chain_id,
             number,
             timestamp,
-            coinbase: Identity(self.spec.coinbase.0.0),
+            coinbase: self.coinbase(),
             gas_limit: self.spec.block_gas_limit,
             base_fee: self.spec.base_fee,
             prevrandao: [0; 32],
@@ -321,44 +344,54 @@ impl Chain {
         let mut receipts = Vec::with_capacity(block.transactions.len());
         let mut gas_by_engine = BTreeMap::new();
         let mut tx_hashes = Vec::with_capacity(32 * block.transactions.len());
-        let mut evm_gas_left = self.spec.block_gas_limit;
+        // One budget in Braid gas for every transaction of the block (RFC 0009).
+        let mut gas_left = self.spec.block_braid_gas_limit();
         for (index, raw) in block.transactions.iter().enumerate() {
             let invalid = |reason| ChainError::InvalidTransaction {
                 block: block.number,
                 index,
                 reason,
             };
+            let applied = |e: ApplyError| match e {
+                ApplyError::Invalid(reason) => invalid(reason),
+                ApplyError::Chain(e) => e,
+            };
             let (receipt, effects_gas, hash) = match raw {
                 RawTransaction::Ethereum(hex) => {
                     let bytes = decode_hex("ethereum", hex).map_err(invalid)?;
                     let tx = EthereumTransaction::decode(&bytes).map_err(invalid)?;
-                    if tx.gas_limit() > evm_gas_left {
+                    let gas_limit = (self.engines.rates())
+                        .checked_to_braid(EngineId::EVM, tx.gas_limit())
+                        .unwrap_or(u64::MAX);
+                    if gas_limit > gas_left {
                         return Err(invalid(TxError::BlockGasExceeded {
-                            gas_limit: tx.gas_limit(),
-                            left: evm_gas_left,
+                            gas_limit,
+                            left: gas_left,
                         }));
                     }
-                    let (receipt, gas) =
-                        self.apply_ethereum(&mut state, &hashes, &tx)
-                            .map_err(|e| match e {
-                                ApplyError::Invalid(reason) => invalid(reason),
-                                ApplyError::Chain(e) => e,
-                            })?;
-                    evm_gas_left -= gas.get(&EngineId::EVM).copied().unwrap_or(0);
+                    let (receipt, gas) = self
+                        .apply_ethereum(&mut state, &hashes, &tx)
+                        .map_err(applied)?;
                     (receipt, gas, tx.hash())
                 }
                 RawTransaction::Braid(hex) => {
                     let bytes = decode_hex("braid", hex).map_err(invalid)?;
                     let tx = SignedBraidTransaction::decode(&bytes).map_err(invalid)?;
-                    let (receipt, gas) =
-                        self.apply_braid(&mut state, &hashes, &tx)
-                            .map_err(|e| match e {
-                                ApplyError::Invalid(reason) => invalid(reason),
-                                ApplyError::Chain(e) => e,
-                            })?;
+                    if tx.transaction.gas_limit > gas_left {
+                        return Err(invalid(TxError::BlockGasExceeded {
+                            gas_limit: tx.transaction.gas_limit,
+                            left: gas_left,
+                        }));
+                    }
+                    let (receipt, gas) = self
+                        .apply_braid(&mut state, &hashes, &tx, bytes.len())
+                        .map_err(applied)?;
                     (receipt, gas, braid_core::keccak256(&bytes))
                 }
             };
+            // Never below zero: a transaction uses at most its gas limit,
+            // which fit in what was left.
+            gas_left = gas_left.saturating_sub(receipt.gas_used);
             for (engine, gas) in effects_gas {
                 *gas_by_engine.entry(engine).or_insert(0) += gas;
             }
@@ -409,17 +442,22 @@ impl Chain {
         let (_, outcome) = self
             .evm
             .invoke_transaction(&mut kernel, tx.tx_env())
-            .map_err(|e| {
-                match EvmError::from_core(&e).filter(|evm| evm.is_invalid_transaction()) {
-                    Some(invalid) => ApplyError::Invalid(TxError::Evm(invalid.clone())),
-                    None => ApplyError::Chain(e.into()),
-                }
+            .map_err(|e| match (&e, EvmError::from_core(&e)) {
+                (
+                    CoreError::Engine {
+                        kind: EngineFailure::InvalidTransaction,
+                        ..
+                    },
+                    Some(invalid),
+                ) => ApplyError::Invalid(TxError::Evm(invalid.clone())),
+                _ => ApplyError::Chain(e.into()),
             })?;
         let effects = kernel.commit();
         let receipt = Receipt {
             kind: TransactionKind::Ethereum,
             success: outcome.success,
             gas_used: effects.braid_gas_used,
+            effective_gas_price: tx.effective_gas_price(self.spec.base_fee),
             logs: effects.logs,
             created: outcome.created_address.map(|a| Identity(a.0.0)),
         };
@@ -431,28 +469,27 @@ impl Chain {
         state: &mut BlockState<'_>,
         hashes: &dyn BlockHashes,
         signed: &SignedBraidTransaction,
+        encoded_len: usize,
     ) -> Result<(Receipt, BTreeMap<EngineId, u64>), ApplyError> {
+        let invalid = |reason| Err(ApplyError::Invalid(reason));
         let sender = signed.verify().map_err(ApplyError::Invalid)?;
         let tx = &signed.transaction;
         if tx.chain_id != self.spec.chain_id {
-            return Err(ApplyError::Invalid(TxError::WrongChainId {
+            return invalid(TxError::WrongChainId {
                 expected: self.spec.chain_id,
                 got: tx.chain_id,
-            }));
+            });
         }
         if tx.calls.is_empty() {
-            return Err(ApplyError::Invalid(TxError::NoCalls));
+            return invalid(TxError::NoCalls);
         }
         for (call, c) in tx.calls.iter().enumerate() {
             let engine = c.engine();
             let Ok(runner) = self.engines.get(engine) else {
-                return Err(ApplyError::Invalid(TxError::UnknownEngine { call, engine }));
+                return invalid(TxError::UnknownEngine { call, engine });
             };
             if matches!(c, BraidCall::Deploy { .. }) && runner.scope_kind() != ScopeKind::Instance {
-                return Err(ApplyError::Invalid(TxError::DeployUnsupported {
-                    call,
-                    engine,
-                }));
+                return invalid(TxError::DeployUnsupported { call, engine });
             }
         }
         let nonce_key = nonce_key(&sender);
@@ -469,13 +506,48 @@ impl Chain {
             None => 0,
         };
         if tx.nonce != expected {
-            return Err(ApplyError::Invalid(TxError::WrongNonce {
-                sender: sender.to_string(),
+            return invalid(TxError::WrongNonce {
+                sender,
                 expected,
                 got: tx.nonce,
-            }));
+            });
         }
-        let mut kernel = Kernel::new(state, &self.engines, hashes, tx.gas_limit);
+        // Bounded and paid for (RFC 0009).
+        let intrinsic = fee::intrinsic_gas(encoded_len);
+        if tx.gas_limit < intrinsic {
+            return invalid(TxError::IntrinsicGasAboveLimit {
+                gas_limit: tx.gas_limit,
+                intrinsic,
+            });
+        }
+        let terms = fee::FeeTerms::new(
+            tx.max_fee_per_gas,
+            tx.max_priority_fee_per_gas,
+            self.spec.base_fee,
+        )
+        .map_err(ApplyError::Invalid)?;
+        let value = tx.calls.iter().fold(U256::ZERO, |sum, call| match call {
+            BraidCall::Call { value, .. } => sum.saturating_add(U256::from_be_bytes(*value)),
+            BraidCall::Deploy { .. } => sum,
+        });
+        let required = fee::cost(tx.gas_limit, tx.max_fee_per_gas).saturating_add(value);
+        let balance = fee::balance(state, &sender).map_err(ApplyError::Chain)?;
+        if balance < required {
+            return invalid(TxError::InsufficientFunds {
+                sender,
+                balance,
+                required,
+            });
+        }
+        let chain = ApplyError::Chain;
+        fee::debit(
+            state,
+            &sender,
+            fee::cost(tx.gas_limit, terms.effective_gas_price),
+        )
+        .map_err(chain)?;
+
+        let mut kernel = Kernel::new(state, &self.engines, hashes, tx.gas_limit - intrinsic);
         let mut success = true;
         let mut created = None;
         for call in &tx.calls {
@@ -528,17 +600,34 @@ impl Chain {
         } else {
             kernel.discard()
         };
+        let gas_used = intrinsic
+            .saturating_add(effects.braid_gas_used)
+            .min(tx.gas_limit);
+        let refund = fee::cost(tx.gas_limit - gas_used, terms.effective_gas_price);
+        fee::credit(state, &sender, refund).map_err(chain)?;
+        let coinbase = self.coinbase();
+        fee::credit(
+            state,
+            &coinbase,
+            fee::cost(gas_used, terms.priority_fee_per_gas),
+        )
+        .map_err(chain)?;
         state
             .set(nonce_key, Some((expected + 1).to_be_bytes().to_vec()))
             .map_err(|e| ApplyError::Chain(e.into()))?;
         let receipt = Receipt {
             kind: TransactionKind::Braid,
             success,
-            gas_used: effects.braid_gas_used,
+            gas_used,
+            effective_gas_price: terms.effective_gas_price,
             logs: effects.logs,
             created: created.filter(|_| success),
         };
         Ok((receipt, effects.gas_by_engine))
+    }
+
+    fn coinbase(&self) -> Identity {
+        Identity(self.spec.coinbase.0.0)
     }
 }
 

@@ -159,6 +159,8 @@ pub fn sign_braid_actions(
         chain_id: spec.chain_id,
         nonce,
         gas_limit,
+        max_fee_per_gas: 2 * u128::from(spec.base_fee) + 1,
+        max_priority_fee_per_gas: 1,
         calls: actions,
     };
     let signed = tx.sign(key);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use braid_core::{CoreError, EngineId};
+use braid_core::{CoreError, EngineId, Identity};
 use braid_state::StateError;
 
 /// Why a spec, transaction or block was refused, or could not be processed.
@@ -81,6 +81,18 @@ pub enum ChainError {
     /// The state layer failed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A fee credit would take an EVM balance past 2^256 − 1.
+    #[error("crediting a fee to {account} overflows its balance")]
+    BalanceOverflow {
+        /// The account credited.
+        account: Identity,
+    },
+    /// A fee debit found less than the upfront check saw (a broken invariant).
+    #[error("debiting a fee from {account} underflows its balance")]
+    BalanceUnderflow {
+        /// The account debited.
+        account: Identity,
+    },
 }
 
 /// Why one transaction is invalid.
@@ -114,8 +126,8 @@ pub enum TxError {
     /// The sender's nonce does not match.
     #[error("nonce {got} for sender {sender}, expected {expected}")]
     WrongNonce {
-        /// The sender, hex.
-        sender: String,
+        /// The sender.
+        sender: Identity,
         /// The nonce the state holds.
         expected: u64,
         /// The transaction's nonce.
@@ -144,12 +156,48 @@ pub enum TxError {
     #[error("EVM refused the transaction: {0}")]
     Evm(#[source] braid_evm::EvmError),
     /// The transaction's gas limit exceeds what is left in the block.
-    #[error("gas limit {gas_limit} exceeds the {left} left in the block")]
+    #[error("gas limit {gas_limit} (Braid gas) exceeds the {left} left in the block")]
     BlockGasExceeded {
-        /// The transaction's gas limit.
+        /// The transaction's gas limit, in Braid gas.
         gas_limit: u64,
-        /// Gas left in the block.
+        /// Braid gas left in the block.
         left: u64,
+    },
+    /// A Braid transaction's gas limit does not cover its intrinsic gas.
+    #[error("gas limit {gas_limit} is below the intrinsic gas {intrinsic} of the transaction")]
+    IntrinsicGasAboveLimit {
+        /// The transaction's gas limit, in Braid gas.
+        gas_limit: u64,
+        /// Its intrinsic gas (RFC 0009), in Braid gas.
+        intrinsic: u64,
+    },
+    /// A Braid transaction's max fee is below the block's base fee (EIP-1559).
+    #[error("max fee per gas {max_fee_per_gas} wei is below the base fee {base_fee} wei")]
+    MaxFeeBelowBaseFee {
+        /// The transaction's `max_fee_per_gas`, wei.
+        max_fee_per_gas: u128,
+        /// The block's base fee, wei.
+        base_fee: u128,
+    },
+    /// A Braid transaction's priority fee is above its max fee (EIP-1559).
+    #[error(
+        "max priority fee per gas {max_priority_fee_per_gas} wei is above the max fee {max_fee_per_gas} wei"
+    )]
+    PriorityFeeAboveMaxFee {
+        /// The transaction's `max_priority_fee_per_gas`, wei.
+        max_priority_fee_per_gas: u128,
+        /// The transaction's `max_fee_per_gas`, wei.
+        max_fee_per_gas: u128,
+    },
+    /// The sender cannot pay `gas_limit × max_fee_per_gas` plus the calls' value.
+    #[error("sender {sender} has {balance} wei, the transaction may cost up to {required} wei")]
+    InsufficientFunds {
+        /// The sender.
+        sender: Identity,
+        /// Its EVM balance, wei.
+        balance: alloy_primitives::U256,
+        /// `gas_limit × max_fee_per_gas` + the calls' value, wei.
+        required: alloy_primitives::U256,
     },
 }
 

@@ -12,6 +12,7 @@ pub mod block;
 mod chain;
 pub mod dev;
 mod error;
+pub mod fee;
 pub mod spec;
 pub mod statetest;
 pub mod tx;

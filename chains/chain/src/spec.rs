@@ -270,6 +270,13 @@ fn engine_of_rate_key(key: &str) -> Result<EngineId> {
 }
 
 impl ChainSpec {
+    /// The block's gas budget in Braid gas (RFC 0009): `block_gas_limit`
+    /// (EVM gas) at the EVM's rate. Every transaction's gas limit, Ethereum
+    /// or Braid, counts against it.
+    pub fn block_braid_gas_limit(&self) -> u64 {
+        self.gas_rates.to_braid(EngineId::EVM, self.block_gas_limit)
+    }
+
     /// Reads and validates a spec file.
     ///
     /// # Errors

@@ -18,7 +18,7 @@ use alloy_consensus::transaction::{SignerRecoverable, Transaction};
 use alloy_eips::Typed2718;
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, U256};
-use braid_core::{Identity, StateKey, keccak256, namespace};
+use braid_core::{Identity, StateKey, keccak256};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use revm::context::TxEnv;
@@ -69,14 +69,24 @@ impl BraidCall {
 }
 
 /// An unsigned Braid transaction.
+///
+/// Fees follow EIP-1559 in Braid gas (RFC 0009): the sender pays
+/// `gas_used × effective_gas_price` from its EVM balance, where
+/// `effective_gas_price = min(max_fee_per_gas, base_fee + max_priority_fee_per_gas)`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct BraidTransaction {
     /// The chain's id.
     pub chain_id: u64,
     /// The sender's Braid nonce (starts at 0).
     pub nonce: u64,
-    /// Budget for all calls, in Braid gas.
+    /// Budget for the whole transaction (intrinsic gas and every call), in
+    /// Braid gas; counts against the block's gas limit.
     pub gas_limit: u64,
+    /// Most the sender pays per Braid gas, in wei (EIP-1559 `max_fee_per_gas`).
+    pub max_fee_per_gas: u128,
+    /// Most the sender tips the block's coinbase per Braid gas, in wei
+    /// (EIP-1559 `max_priority_fee_per_gas`).
+    pub max_priority_fee_per_gas: u128,
     /// The actions, run in order, all-or-nothing.
     pub calls: Vec<BraidCall>,
 }
@@ -100,11 +110,10 @@ pub fn braid_sender(public_key: &[u8; 32]) -> Identity {
     Identity(id)
 }
 
-/// The state key of a Braid sender's nonce.
+/// The state key of a Braid sender's nonce (kernel data:
+/// [`braid_kernel::layout::nonce_key`]).
 pub fn nonce_key(sender: &Identity) -> StateKey {
-    let mut key = vec![namespace::NONCE];
-    key.extend_from_slice(&sender.0);
-    StateKey::new(braid_core::EngineId::SYSTEM, Identity::ZERO, key)
+    braid_kernel::layout::nonce_key(sender)
 }
 
 fn signing_payload(tx: &BraidTransaction) -> Vec<u8> {
@@ -239,6 +248,12 @@ impl EthereumTransaction {
             .build_fill()
     }
 
+    /// What the sender pays per gas in a block with `base_fee` (EIP-1559
+    /// `effective_gas_price`; a legacy or EIP-2930 transaction's gas price).
+    pub fn effective_gas_price(&self, base_fee: u64) -> u128 {
+        self.envelope.effective_gas_price(Some(base_fee))
+    }
+
     /// The value transferred, in wei.
     pub fn value(&self) -> U256 {
         self.envelope.value()
@@ -254,6 +269,8 @@ mod tests {
             chain_id: 9,
             nonce: 3,
             gas_limit: 100_000,
+            max_fee_per_gas: 10,
+            max_priority_fee_per_gas: 1,
             calls: vec![BraidCall::Call {
                 engine: 1,
                 target: [2; 20],

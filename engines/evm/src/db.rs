@@ -260,7 +260,10 @@ impl Database for HostDatabase<'_> {
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
-        Ok(self.host.block_hash(number).map_or(B256::ZERO, B256::from))
+        // Unknown (the current block or later, or outside the window): zero,
+        // as on Ethereum. A block the chain must know but cannot read is an
+        // error that stops the block.
+        Ok(self.host.block_hash(number)?.map_or(B256::ZERO, B256::from))
     }
 }
 

@@ -1,8 +1,8 @@
 //! [`EvmEngine`]: revm behind Braid's [`Engine`] seam.
 
 use braid_core::{
-    CallResult, CoreError, Engine, EngineId, FaultReason, Host, Kernel, Message, Outcome, Result,
-    ScopeKind, keccak256,
+    CallResult, CodeRejection, CoreError, Engine, EngineId, FaultCode, FaultReason, Host, Invoker,
+    Message, Outcome, Result, ScopeKind,
 };
 use revm::context::{BlockEnv, CfgEnv, TxEnv};
 use revm::context_interface::Cfg;
@@ -18,79 +18,34 @@ use crate::error::{EvmError, TxContext};
 use crate::layout::{address, identity};
 use crate::scratch;
 
-/// Codes of [`FaultReason::Engine`] faults of the EVM engine, one per revm
-/// halt reason that is not out-of-gas ([`FaultReason::OutOfGas`]), then the
-/// reasons a Braid call into the EVM is refused before it runs.
-pub mod fault_code {
-    /// An undefined opcode.
-    pub const OPCODE_NOT_FOUND: u32 = 1;
-    /// The designated invalid opcode `0xFE`.
-    pub const INVALID_FE_OPCODE: u32 = 2;
-    /// A jump to a byte that is not a `JUMPDEST`.
-    pub const INVALID_JUMP: u32 = 3;
-    /// An opcode not active in the configured spec id.
-    pub const NOT_ACTIVATED: u32 = 4;
-    /// Stack underflow.
-    pub const STACK_UNDERFLOW: u32 = 5;
-    /// Stack overflow (over 1,024 items).
-    pub const STACK_OVERFLOW: u32 = 6;
-    /// Memory or return-data offset out of range.
-    pub const OUT_OF_OFFSET: u32 = 7;
-    /// CREATE/CREATE2 onto an address with code or nonce.
-    pub const CREATE_COLLISION: u32 = 8;
-    /// A precompile failed on its input.
-    pub const PRECOMPILE_ERROR: u32 = 9;
-    /// A nonce would overflow `u64`.
-    pub const NONCE_OVERFLOW: u32 = 10;
-    /// Deployed code over the EIP-170 limit.
-    pub const CREATE_CONTRACT_SIZE_LIMIT: u32 = 11;
-    /// Deployed code starting with `0xEF` (EIP-3541).
-    pub const CREATE_CONTRACT_STARTING_WITH_EF: u32 = 12;
-    /// Init code over the EIP-3860 limit.
-    pub const CREATE_INITCODE_SIZE_LIMIT: u32 = 13;
-    /// A value transfer overflowed a balance.
-    pub const OVERFLOW_PAYMENT: u32 = 14;
-    /// A state change inside a `STATICCALL`.
-    pub const STATE_CHANGE_DURING_STATIC_CALL: u32 = 15;
-    /// A value-carrying call inside a `STATICCALL`.
-    pub const CALL_NOT_ALLOWED_INSIDE_STATIC: u32 = 16;
-    /// A call or create without the funds for its value.
-    pub const OUT_OF_FUNDS: u32 = 17;
-    /// EVM call depth over 1,024.
-    pub const CALL_TOO_DEEP: u32 = 18;
-    /// Braid call refused: the caller cannot pay the value it sends.
-    pub const INSUFFICIENT_BALANCE: u32 = 100;
-    /// Braid call refused: the caller address has code (EIP-3607).
-    pub const CALLER_HAS_CODE: u32 = 101;
-    /// Braid call refused by revm's validation for another reason.
-    pub const INVALID_CALL: u32 = 102;
-}
-
 /// The fault a revm halt reason becomes: [`FaultReason::OutOfGas`] for every
-/// out-of-gas kind, [`FaultReason::Engine`] with a [`fault_code`] otherwise.
-/// The match is exhaustive, so a new revm halt reason fails to compile here.
+/// out-of-gas kind, [`FaultReason::Engine`] with an EVM [`FaultCode`]
+/// otherwise. The match is exhaustive, so a new revm halt reason fails to
+/// compile here.
 pub fn halt_fault(reason: &HaltReason) -> FaultReason {
-    use fault_code::*;
+    use FaultCode::*;
     let code = match reason {
         HaltReason::OutOfGas(_) => return FaultReason::OutOfGas,
-        HaltReason::OpcodeNotFound => OPCODE_NOT_FOUND,
-        HaltReason::InvalidFEOpcode => INVALID_FE_OPCODE,
-        HaltReason::InvalidJump => INVALID_JUMP,
-        HaltReason::NotActivated => NOT_ACTIVATED,
-        HaltReason::StackUnderflow => STACK_UNDERFLOW,
-        HaltReason::StackOverflow => STACK_OVERFLOW,
-        HaltReason::OutOfOffset => OUT_OF_OFFSET,
-        HaltReason::CreateCollision => CREATE_COLLISION,
-        HaltReason::PrecompileError | HaltReason::PrecompileErrorWithContext(_) => PRECOMPILE_ERROR,
-        HaltReason::NonceOverflow => NONCE_OVERFLOW,
-        HaltReason::CreateContractSizeLimit => CREATE_CONTRACT_SIZE_LIMIT,
-        HaltReason::CreateContractStartingWithEF => CREATE_CONTRACT_STARTING_WITH_EF,
-        HaltReason::CreateInitCodeSizeLimit => CREATE_INITCODE_SIZE_LIMIT,
-        HaltReason::OverflowPayment => OVERFLOW_PAYMENT,
-        HaltReason::StateChangeDuringStaticCall => STATE_CHANGE_DURING_STATIC_CALL,
-        HaltReason::CallNotAllowedInsideStatic => CALL_NOT_ALLOWED_INSIDE_STATIC,
-        HaltReason::OutOfFunds => OUT_OF_FUNDS,
-        HaltReason::CallTooDeep => CALL_TOO_DEEP,
+        HaltReason::OpcodeNotFound => EvmOpcodeNotFound,
+        HaltReason::InvalidFEOpcode => EvmInvalidFeOpcode,
+        HaltReason::InvalidJump => EvmInvalidJump,
+        HaltReason::NotActivated => EvmNotActivated,
+        HaltReason::StackUnderflow => EvmStackUnderflow,
+        HaltReason::StackOverflow => EvmStackOverflow,
+        HaltReason::OutOfOffset => EvmOutOfOffset,
+        HaltReason::CreateCollision => EvmCreateCollision,
+        HaltReason::PrecompileError | HaltReason::PrecompileErrorWithContext(_) => {
+            EvmPrecompileError
+        }
+        HaltReason::NonceOverflow => EvmNonceOverflow,
+        HaltReason::CreateContractSizeLimit => EvmCreateContractSizeLimit,
+        HaltReason::CreateContractStartingWithEF => EvmCreateContractStartingWithEf,
+        HaltReason::CreateInitCodeSizeLimit => EvmCreateInitcodeSizeLimit,
+        HaltReason::OverflowPayment => EvmOverflowPayment,
+        HaltReason::StateChangeDuringStaticCall => EvmStateChangeDuringStaticCall,
+        HaltReason::CallNotAllowedInsideStatic => EvmCallNotAllowedInsideStatic,
+        HaltReason::OutOfFunds => EvmOutOfFunds,
+        HaltReason::CallTooDeep => EvmCallTooDeep,
     };
     FaultReason::Engine { code }
 }
@@ -305,13 +260,28 @@ impl EvmEngine {
         })
     }
 
-    /// Runs `tx` as a root invocation of the kernel: [`Kernel::invoke`] on
-    /// engine `0x01` with [`EvmEngine::transact`], returning
-    /// [`Outcome::Halt`] for every valid transaction so the frame commits
-    /// into the transaction (call [`Kernel::commit`] afterwards). The
-    /// message names the sender as caller and the recipient (or the address
-    /// a create will deploy to) as target; its gas limit is `tx.gas_limit`
-    /// (the call data stays in `tx`, it is not copied into the message).
+    /// The kernel message of an Ethereum transaction: the sender as caller,
+    /// the recipient (or the address a create deploys to) as target, gas
+    /// limit `tx.gas_limit`, the value; the call data stays in `tx`.
+    pub fn transaction_message(tx: &TxEnv) -> Message {
+        let target = match tx.kind {
+            TxKind::Call(to) => to,
+            TxKind::Create => tx.caller.create(tx.nonce),
+        };
+        Message {
+            caller: identity(tx.caller),
+            target: identity(target),
+            input: Vec::new(),
+            value: tx.value.to_be_bytes::<32>(),
+            gas_limit: tx.gas_limit,
+        }
+    }
+
+    /// Runs `tx` as a root invocation of the kernel (`invoker`, engine
+    /// `0x01`) with [`EvmEngine::transact`], returning [`Outcome::Halt`] for
+    /// every valid transaction so the frame commits into the transaction
+    /// (the kernel's commit ends it). The message is
+    /// [`EvmEngine::transaction_message`].
     ///
     /// This engine must be the one registered as `0x01` in the kernel's
     /// engines.
@@ -321,28 +291,20 @@ impl EvmEngine {
     /// transaction; [`EvmError::Refused`] if the kernel refused the call.
     pub fn invoke_transaction(
         &self,
-        kernel: &mut Kernel<'_, '_>,
+        invoker: &mut dyn Invoker,
         tx: TxEnv,
     ) -> Result<(CallResult, EvmTransactOutcome)> {
-        let target = match tx.kind {
-            TxKind::Call(to) => to,
-            TxKind::Create => tx.caller.create(tx.nonce),
-        };
-        let message = Message {
-            caller: identity(tx.caller),
-            target: identity(target),
-            input: Vec::new(),
-            value: tx.value.to_be_bytes::<32>(),
-            gas_limit: tx.gas_limit,
-        };
-        let (result, outcome) = kernel.invoke(EngineId::EVM, &message, |host| {
-            let outcome = self.transact(host, tx)?;
-            Ok((
-                Outcome::Halt {
-                    output: outcome.output.to_vec(),
-                },
-                outcome,
-            ))
+        let message = Self::transaction_message(&tx);
+        let mut tx = Some(tx);
+        let mut outcome = None;
+        let result = invoker.invoke_dyn(EngineId::EVM, &message, &mut |host| {
+            let tx = tx.take().ok_or(CoreError::Invariant {
+                what: "the kernel ran one invocation twice",
+            })?;
+            let ran = self.transact(host, tx)?;
+            let output = ran.output.to_vec();
+            outcome = Some(ran);
+            Ok(Outcome::Halt { output })
         })?;
         match outcome {
             Some(outcome) => Ok((result, outcome)),
@@ -402,9 +364,9 @@ impl EvmEngine {
                             let _ = host.charge_gas(gas_limit);
                             return Ok(Outcome::Fault(FaultReason::OutOfGas));
                         }
-                        I::LackOfFundForMaxFee { .. } => fault_code::INSUFFICIENT_BALANCE,
-                        I::RejectCallerWithCode => fault_code::CALLER_HAS_CODE,
-                        _ => fault_code::INVALID_CALL,
+                        I::LackOfFundForMaxFee { .. } => FaultCode::EvmInsufficientBalance,
+                        I::RejectCallerWithCode => FaultCode::EvmCallerHasCode,
+                        _ => FaultCode::EvmInvalidCall,
                     };
                     return Ok(Outcome::Fault(FaultReason::Engine { code: fault }));
                 }
@@ -491,22 +453,22 @@ impl Engine for EvmEngine {
     ///
     /// Success is [`Outcome::Halt`] with the return data, `REVERT` is
     /// [`Outcome::Revert`], an exceptional halt is [`Outcome::Fault`]
-    /// ([`FaultReason::OutOfGas`] or a [`fault_code`]). A call refused by
+    /// ([`FaultReason::OutOfGas`] or an EVM [`FaultCode`]). A call refused by
     /// revm's validation faults too: out of gas if the gas left does not
-    /// cover the intrinsic gas, [`fault_code::INSUFFICIENT_BALANCE`] if the
-    /// caller cannot pay the value, [`fault_code::CALLER_HAS_CODE`],
-    /// [`fault_code::INVALID_CALL`].
+    /// cover the intrinsic gas, [`FaultCode::EvmInsufficientBalance`] if the
+    /// caller cannot pay the value, [`FaultCode::EvmCallerHasCode`],
+    /// [`FaultCode::EvmInvalidCall`].
     fn call(&self, host: &mut dyn Host, message: &Message) -> Result<Outcome> {
         self.run_call(host, message)
     }
 }
 
 fn invalid_code(code: &[u8], reason: EvmError) -> CoreError {
-    CoreError::InvalidCode {
-        engine: EngineId::EVM,
-        code_hash: keccak256(code),
-        reason: Box::new(reason),
-    }
+    let kind = match reason {
+        EvmError::CodeStartsWithEf => CodeRejection::Unsupported,
+        _ => CodeRejection::TooLarge,
+    };
+    CoreError::invalid_code(EngineId::EVM, code, kind, reason)
 }
 
 /// revm's error as Braid's: host failures pass through, the rest become [`EvmError`]s.

@@ -1,6 +1,6 @@
 //! [`EvmError`]: why the EVM engine could not process a call or a transaction.
 
-use braid_core::{CoreError, EngineId, FaultReason};
+use braid_core::{CoreError, EngineFailure, EngineId, FaultReason};
 use revm::context_interface::result::{InvalidHeader, InvalidTransaction};
 use revm::primitives::{Address, B256, U256};
 
@@ -10,7 +10,9 @@ use revm::primitives::{Address, B256, U256};
 /// The `Invalid…` family ([`EvmError::is_invalid_transaction`]) is what an
 /// Ethereum client would call an invalid transaction: it cannot be included
 /// in a block, and nothing it touched was written. Converts into
-/// [`CoreError::Engine`] with engine `0x01`; get it back with
+/// [`CoreError::Engine`] with engine `0x01` and kind
+/// [`EngineFailure::InvalidTransaction`] for that family
+/// ([`EngineFailure::Internal`] otherwise); get it back with
 /// [`EvmError::from_core`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -188,12 +190,22 @@ impl EvmError {
         )
     }
 
-    /// The [`EvmError`] inside a [`CoreError`], if it carries one (as
-    /// [`CoreError::Engine`] or [`CoreError::InvalidCode`]).
+    /// The [`EvmError`] inside a [`CoreError`] of engine `0x01`, if it
+    /// carries one (as [`CoreError::Engine`] or [`CoreError::InvalidCode`]).
+    /// A caller branches on the error's kind first
+    /// ([`EngineFailure::InvalidTransaction`]); this gives back the values.
     pub fn from_core(error: &CoreError) -> Option<&EvmError> {
         match error {
-            CoreError::Engine { source, .. } => source.downcast_ref(),
-            CoreError::InvalidCode { reason, .. } => reason.downcast_ref(),
+            CoreError::Engine {
+                engine: EngineId::EVM,
+                source,
+                ..
+            } => source.downcast_ref(),
+            CoreError::InvalidCode {
+                engine: EngineId::EVM,
+                reason,
+                ..
+            } => reason.downcast_ref(),
             _ => None,
         }
     }
@@ -264,9 +276,11 @@ pub(crate) struct TxContext {
 
 impl From<EvmError> for CoreError {
     fn from(error: EvmError) -> Self {
-        CoreError::Engine {
-            engine: EngineId::EVM,
-            source: Box::new(error),
-        }
+        let kind = if error.is_invalid_transaction() {
+            EngineFailure::InvalidTransaction
+        } else {
+            EngineFailure::Internal
+        };
+        CoreError::engine(EngineId::EVM, kind, error)
     }
 }

@@ -31,8 +31,8 @@
 //! [`braid_core::Engine::call`] runs a message call with gas limit
 //! [`braid_core::Host::gas_left`], no gas price or fee and no nonce check;
 //! success halts, `REVERT` reverts, exceptional halts fault
-//! ([`FaultReason::OutOfGas`](braid_core::FaultReason::OutOfGas) or a
-//! [`fault_code`]).
+//! ([`FaultReason::OutOfGas`](braid_core::FaultReason::OutOfGas) or an
+//! EVM [`FaultCode`](braid_core::FaultCode)).
 //!
 //! # Braid read precompile (RFC 0006)
 //! Every EVM runs with [`BraidPrecompiles`]: the Ethereum precompiles of the
@@ -67,7 +67,7 @@ mod scratch;
 
 pub use cache::BytecodeCache;
 pub use db::{HostDatabase, HostDatabaseError};
-pub use engine::{EvmEngine, EvmExit, EvmTransactOutcome, fault_code, halt_fault};
+pub use engine::{EvmEngine, EvmExit, EvmTransactOutcome, halt_fault};
 pub use error::EvmError;
 pub use precompiles::{BraidPrecompiles, READ_PRECOMPILE};
 /// The revm this engine is built on (pinned `=43.0.3`), for its types

@@ -192,23 +192,14 @@ fn clear(journal: &mut JournalInner<JournalEntry>) {
 mod tests {
     use std::sync::Arc;
 
-    use braid_core::{
-        BlockEnv, BlockHashes, BlockState, EngineId, Engines, Kernel, Message, Outcome,
-    };
+    use braid_core::{BlockEnv, EngineId, Engines, Message, NoBlockHashes, Outcome};
+    use braid_kernel::{BlockState, Kernel};
     use braid_state::{MemoryBackend, StateDb};
     use revm::primitives::Address;
     use revm::primitives::hardfork::SpecId;
 
     use crate::EvmEngine;
     use crate::layout::{self, GenesisAccount};
-
-    struct NoHashes;
-
-    impl BlockHashes for NoHashes {
-        fn block_hash(&self, _number: u64) -> Option<[u8; 32]> {
-            None
-        }
-    }
 
     /// Gas used by a Braid call, under `spec`, to a contract that runs
     /// `STATICCALL(gas, 0x0b, 0, 0, 0, 0)`: `0x0b` is a precompile (warm)
@@ -228,7 +219,7 @@ mod tests {
         let mut engines = Engines::new();
         engines.register(Arc::new(EvmEngine::new(spec)));
         let mut block = BlockState::new(&db, BlockEnv::default());
-        let mut kernel = Kernel::new(&mut block, &engines, &NoHashes, 1_000_000);
+        let mut kernel = Kernel::new(&mut block, &engines, &NoBlockHashes, 1_000_000);
         let message = Message {
             caller: layout::identity(Address::repeat_byte(0x11)),
             target: layout::identity(contract),

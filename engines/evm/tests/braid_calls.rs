@@ -2,11 +2,11 @@
 
 mod common;
 
-use braid_core::{CoreError, Engine, FaultReason, Outcome};
+use braid_core::{CoreError, Engine, FaultCode, FaultReason, Outcome};
 use braid_evm::layout::GenesisAccount;
 use braid_evm::revm::primitives::hardfork::SpecId;
 use braid_evm::revm::primitives::{Address, U256};
-use braid_evm::{EvmEngine, EvmError, fault_code};
+use braid_evm::{EvmEngine, EvmError};
 use common::{Harness, eoa, ether};
 
 const CALLER: Address = Address::repeat_byte(0xa1);
@@ -58,7 +58,7 @@ fn exceptional_halts_fault() {
     assert_eq!(
         harness.call(CALLER, target, vec![]),
         Outcome::Fault(FaultReason::Engine {
-            code: fault_code::INVALID_FE_OPCODE
+            code: FaultCode::EvmInvalidFeOpcode
         })
     );
     // JUMP to 0, which is not a JUMPDEST.
@@ -66,7 +66,7 @@ fn exceptional_halts_fault() {
     assert_eq!(
         harness.call(CALLER, target, vec![]),
         Outcome::Fault(FaultReason::Engine {
-            code: fault_code::INVALID_JUMP
+            code: FaultCode::EvmInvalidJump
         })
     );
     // An endless loop: JUMPDEST; PUSH1 0; JUMP.
@@ -81,9 +81,13 @@ fn exceptional_halts_fault() {
 fn value_without_funds_faults() {
     let (harness, target) = with_contract(&[0x00]);
     let poor = Address::repeat_byte(0x99);
-    let mut block = braid_core::BlockState::new(&harness.db, harness.env.clone());
-    let mut kernel =
-        braid_core::Kernel::new(&mut block, &harness.engines, &common::NoHashes, 1_000_000);
+    let mut block = braid_kernel::BlockState::new(&harness.db, harness.env.clone());
+    let mut kernel = braid_kernel::Kernel::new(
+        &mut block,
+        &harness.engines,
+        &braid_core::NoBlockHashes,
+        1_000_000,
+    );
     let message = braid_core::Message {
         caller: braid_evm::layout::identity(poor),
         target: braid_evm::layout::identity(target),
@@ -95,7 +99,7 @@ fn value_without_funds_faults() {
     assert_eq!(
         result.outcome,
         Outcome::Fault(FaultReason::Engine {
-            code: fault_code::INSUFFICIENT_BALANCE
+            code: FaultCode::EvmInsufficientBalance
         })
     );
 }

@@ -165,10 +165,15 @@ fn gas_limit_errors_name_the_limits() {
 
 #[test]
 fn gas_limit_above_the_kernel_budget_is_refused() {
-    use braid_core::{BlockState, Kernel};
+    use braid_kernel::{BlockState, Kernel};
     let (harness, sender, receiver) = setup();
-    let mut block = braid_core::BlockState::new(&harness.db, harness.env.clone());
-    let mut kernel = Kernel::new(&mut block, &harness.engines, &common::NoHashes, 21_000 - 1);
+    let mut block = braid_kernel::BlockState::new(&harness.db, harness.env.clone());
+    let mut kernel = Kernel::new(
+        &mut block,
+        &harness.engines,
+        &braid_core::NoBlockHashes,
+        21_000 - 1,
+    );
     let error = harness
         .engine
         .invoke_transaction(&mut kernel, transfer(sender, receiver, 0, U256::ZERO))

@@ -508,9 +508,10 @@ fn a_host_failure_stops_the_transaction() {
     ]);
     for a in &applied {
         match &a.result {
-            Err(CoreError::State(StateError::Backend { message, .. })) => {
-                assert_eq!(message, "poisoned");
-            }
+            Err(CoreError::State(source)) => match source.downcast_ref::<StateError>() {
+                Some(StateError::Backend { message, .. }) => assert_eq!(message, "poisoned"),
+                other => panic!("expected the backend failure, got {other:?}"),
+            },
             other => panic!("expected the backend failure, got {other:?}"),
         }
     }

@@ -259,9 +259,13 @@ fn braid_call_leaves_the_caller_nonce_alone() {
         (counter, contract(&code, &[], U256::ZERO)),
     ]);
 
-    let mut block = braid_core::BlockState::new(&harness.db, harness.env.clone());
-    let mut kernel =
-        braid_core::Kernel::new(&mut block, &harness.engines, &common::NoHashes, 100_000);
+    let mut block = braid_kernel::BlockState::new(&harness.db, harness.env.clone());
+    let mut kernel = braid_kernel::Kernel::new(
+        &mut block,
+        &harness.engines,
+        &braid_core::NoBlockHashes,
+        100_000,
+    );
     let message = braid_core::Message {
         caller: braid_evm::layout::identity(SENDER),
         target: braid_evm::layout::identity(counter),

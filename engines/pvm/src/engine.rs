@@ -3,7 +3,8 @@
 use std::sync::RwLock;
 
 use braid_core::{
-    CoreError, Engine, EngineId, FaultReason, Host, Message, Outcome, Result, ScopeKind, keccak256,
+    CoreError, Engine, EngineFailure, EngineId, FaultCode, FaultReason, Host, Message, Outcome,
+    Result, ScopeKind,
 };
 use rustc_hash::FxHashMap;
 
@@ -11,13 +12,6 @@ use crate::error::PvmError;
 use crate::host::{self, Context, HostCall, Next};
 use crate::interpreter::{ExitReason, Instance, Module};
 use crate::isa::{PvmSpec, Reg};
-
-/// [`FaultReason::Engine`] code: a call carried a non-zero value (the PVM
-/// has no native currency).
-pub const FAULT_VALUE_NOT_ACCEPTED: u32 = 1;
-/// [`FaultReason::Engine`] code: the input is larger than the argument
-/// region (16 MiB).
-pub const FAULT_INPUT_TOO_LARGE: u32 = 2;
 
 /// The PVM engine: validates standard programs at deploy time, caches the
 /// decoded [`Module`] of each by code hash, and runs calls on the
@@ -56,10 +50,9 @@ impl PvmEngine {
             what: "an instance record names code that is not stored",
         })?;
         // Deployed code passed `validate`; failing now means corrupt state.
-        let module = self.load(&code).map_err(|e| CoreError::Engine {
-            engine: EngineId::PVM,
-            source: Box::new(e),
-        })?;
+        let module = self
+            .load(&code)
+            .map_err(|e| CoreError::engine(EngineId::PVM, EngineFailure::CorruptCode, e))?;
         if let Ok(mut modules) = self.modules.write() {
             modules.insert(*hash, module.clone());
         }
@@ -83,11 +76,7 @@ impl Engine for PvmEngine {
     fn validate(&self, code: &[u8]) -> Result<()> {
         self.load(code)
             .map(|_| ())
-            .map_err(|e| CoreError::InvalidCode {
-                engine: EngineId::PVM,
-                code_hash: keccak256(code),
-                reason: Box::new(e),
-            })
+            .map_err(|e| CoreError::invalid_code(EngineId::PVM, code, e.rejection(), e))
     }
 
     fn call(&self, host: &mut dyn Host, message: &Message) -> Result<Outcome> {
@@ -97,7 +86,7 @@ impl Engine for PvmEngine {
         };
         if message.value != [0; 32] {
             return Ok(Outcome::Fault(FaultReason::Engine {
-                code: FAULT_VALUE_NOT_ACCEPTED,
+                code: FaultCode::ValueNotAccepted,
             }));
         }
         let module = self.module(&hash, host)?;
@@ -105,7 +94,7 @@ impl Engine for PvmEngine {
         let Ok(mut instance) = Instance::standard(&module, &message.input, gas_i64(start_gas))
         else {
             return Ok(Outcome::Fault(FaultReason::Engine {
-                code: FAULT_INPUT_TOO_LARGE,
+                code: FaultCode::InputTooLarge,
             }));
         };
         let mut cx = Context {

@@ -95,5 +95,19 @@ pub enum PvmError {
     EmptyCode,
 }
 
+impl PvmError {
+    /// The kind of deploy refusal this is, for [`braid_core::CoreError::InvalidCode`].
+    pub fn rejection(&self) -> braid_core::CodeRejection {
+        use braid_core::CodeRejection;
+        match self {
+            PvmError::TooLarge { .. }
+            | PvmError::MemoryLayoutTooLarge { .. }
+            | PvmError::InputTooLarge { .. } => CodeRejection::TooLarge,
+            PvmError::InvalidEntry { .. } => CodeRejection::Unsupported,
+            _ => CodeRejection::Malformed,
+        }
+    }
+}
+
 /// `Result` with [`PvmError`].
 pub type Result<T, E = PvmError> = std::result::Result<T, E>;

@@ -24,7 +24,7 @@ pub mod memory;
 pub mod vectors;
 
 pub use blob::{ProgramBlob, StandardProgram};
-pub use engine::{FAULT_INPUT_TOO_LARGE, FAULT_VALUE_NOT_ACCEPTED, PvmEngine};
+pub use engine::PvmEngine;
 pub use error::{PvmError, Result};
 pub use interpreter::{ExitReason, Instance, Module};
 pub use isa::{Instruction, InstructionVisitor, Opcode, PvmSpec, Reg};

@@ -6,19 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use braid_core::{
-    BlockEnv, BlockHashes, BlockState, CallResult, CoreError, Engine, EngineId, Engines,
-    FaultReason, Identity, Kernel, Message, Outcome, keccak256, module_identity, namespace,
+    BlockEnv, CallResult, CoreError, Engine, EngineId, Engines, FaultReason, Identity, Message,
+    NoBlockHashes, Outcome, keccak256, module_identity, namespace,
 };
+use braid_kernel::{BlockState, Kernel};
 use braid_pvm::blob::{ProgramBlob, StandardProgram};
 use braid_pvm::{PvmEngine, PvmError, PvmSpec};
 use braid_state::{MemoryBackend, StateDb, StateKey};
-
-struct NoHashes;
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _: u64) -> Option<[u8; 32]> {
-        None
-    }
-}
 
 fn contract(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -48,7 +42,7 @@ impl Chain {
     /// Runs `f` as one transaction of one block, committed.
     fn tx<T>(&mut self, f: impl FnOnce(&mut Kernel<'_, '_>) -> T) -> T {
         let mut block = BlockState::new(&self.db, BlockEnv::default());
-        let mut kernel = Kernel::new(&mut block, &self.engines, &NoHashes, 50_000_000);
+        let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, 50_000_000);
         let out = f(&mut kernel);
         kernel.commit();
         let changes = block.into_changes();

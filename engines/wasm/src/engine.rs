@@ -8,7 +8,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use braid_core::{
-    CoreError, Engine, EngineId, FaultReason, Host, Message, Outcome, Result, ScopeKind, keccak256,
+    CoreError, Engine, EngineId, FaultCode, FaultReason, Host, Message, Outcome, Result, ScopeKind,
+    keccak256,
 };
 use rustc_hash::FxHashMap;
 use wasmtime::{InstancePre, Linker, Module, Store, Trap};
@@ -18,21 +19,6 @@ use crate::error::WasmError;
 use crate::host::{self, Exit, Guest, Limits, Mailbox, Reply};
 use crate::instrument;
 use crate::validate::{self, ModuleFacts};
-
-/// [`FaultReason::Engine`] code: a call carried a non-zero value (WASM has
-/// no native currency). Same code as the PVM's.
-pub const FAULT_VALUE_NOT_ACCEPTED: u32 = 1;
-/// [`FaultReason::Engine`] code: `memory.grow` past
-/// [`limits::MAX_MEMORY`].
-pub const FAULT_MEMORY_LIMIT: u32 = 3;
-/// [`FaultReason::Engine`] code: recursion too deep. The sum of the stack
-/// weights of the guest's frames in flight passed
-/// [`limits::MAX_STACK_SLOTS`] (deterministic, RFC 0004 "Configuration",
-/// stack); the native backstop [`limits::MAX_WASM_STACK`], which never
-/// decides first, reports the same code.
-pub const FAULT_STACK_LIMIT: u32 = 4;
-/// [`FAULT_STACK_LIMIT`] under its former name.
-pub const FAULT_STACK_OVERFLOW: u32 = FAULT_STACK_LIMIT;
 
 /// The wasmtime release Braid pins (root `Cargo.toml`); part of the cache key.
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -93,17 +79,14 @@ impl std::fmt::Debug for WasmEngine {
     }
 }
 
-fn runtime(e: impl std::fmt::Display) -> WasmError {
+fn runtime(e: wasmtime::Error) -> WasmError {
     WasmError::Runtime {
-        reason: e.to_string(),
+        source: e.into_boxed_dyn_error(),
     }
 }
 
 fn core(e: WasmError) -> CoreError {
-    CoreError::Engine {
-        engine: EngineId::WASM,
-        source: Box::new(e),
-    }
+    CoreError::engine(EngineId::WASM, e.failure(), e)
 }
 
 impl WasmEngine {
@@ -140,7 +123,9 @@ impl WasmEngine {
                     std::thread::sleep(Duration::from_millis(limits::WATCHDOG_TICK_MS));
                 }
             })
-            .map_err(runtime)?;
+            .map_err(|e| WasmError::Runtime {
+                source: Box::new(e),
+            })?;
         Ok(WasmEngine {
             engine,
             linker,
@@ -167,15 +152,11 @@ impl WasmEngine {
     pub fn load(&self, code: &[u8]) -> std::result::Result<Compiled, WasmError> {
         let (facts, weights) = validate::check_and_weigh(code)?;
         let code = instrument::instrument(code, &weights)?;
-        let module = Module::from_binary(&self.engine, &code).map_err(|e| WasmError::Compile {
-            reason: e.to_string(),
-        })?;
-        let pre = self
-            .linker
-            .instantiate_pre(&module)
-            .map_err(|e| WasmError::Compile {
-                reason: e.to_string(),
-            })?;
+        let compile = |e: wasmtime::Error| WasmError::Compile {
+            source: e.into_boxed_dyn_error(),
+        };
+        let module = Module::from_binary(&self.engine, &code).map_err(compile)?;
+        let pre = self.linker.instantiate_pre(&module).map_err(compile)?;
         Ok(Compiled { pre, facts })
     }
 
@@ -231,11 +212,9 @@ impl Engine for WasmEngine {
 
     fn validate(&self, code: &[u8]) -> Result<()> {
         let hash = keccak256(code);
-        let compiled = self.load(code).map_err(|e| CoreError::InvalidCode {
-            engine: EngineId::WASM,
-            code_hash: hash,
-            reason: Box::new(e),
-        })?;
+        let compiled = self
+            .load(code)
+            .map_err(|e| CoreError::invalid_code(EngineId::WASM, code, e.rejection(), e))?;
         self.insert(hash, compiled);
         Ok(())
     }
@@ -247,7 +226,7 @@ impl Engine for WasmEngine {
         };
         if message.value != [0; 32] {
             return Ok(Outcome::Fault(FaultReason::Engine {
-                code: FAULT_VALUE_NOT_ACCEPTED,
+                code: FaultCode::ValueNotAccepted,
             }));
         }
         let compiled = self.module(hash, host)?;
@@ -274,7 +253,8 @@ impl Engine for WasmEngine {
         let pre = compiled.pre.clone();
         let run = async move {
             let result = run(&mut store, &pre).await;
-            let fuel = store.get_fuel().unwrap_or(0);
+            // Fuel is always on (config): an error here is wasmtime's, not the guest's.
+            let fuel = store.get_fuel();
             (result, fuel)
         };
         let mut run = std::pin::pin!(run);
@@ -304,6 +284,7 @@ impl Engine for WasmEngine {
                 }
             }
         };
+        let fuel = fuel.map_err(|e| core(runtime(e)))?;
         let settled = host.charge_gas(synced.saturating_sub(fuel)).is_ok();
         let out_of_gas = |host: &mut dyn Host| {
             let _ = host.charge_gas(host.gas_left());
@@ -320,12 +301,12 @@ impl Engine for WasmEngine {
             Ok(Exit::BadRange) => return Ok(Outcome::Fault(FaultReason::Trap)),
             Ok(Exit::MemoryLimit) => {
                 return Ok(Outcome::Fault(FaultReason::Engine {
-                    code: FAULT_MEMORY_LIMIT,
+                    code: FaultCode::MemoryLimit,
                 }));
             }
             Ok(Exit::StackLimit) => {
                 return Ok(Outcome::Fault(FaultReason::Engine {
-                    code: FAULT_STACK_LIMIT,
+                    code: FaultCode::StackLimit,
                 }));
             }
             Err(error) => error,
@@ -334,7 +315,7 @@ impl Engine for WasmEngine {
             Some(Trap::OutOfFuel) => out_of_gas(host),
             // The backstop; the counter decides first for accepted modules.
             Some(Trap::StackOverflow) => Ok(Outcome::Fault(FaultReason::Engine {
-                code: FAULT_STACK_LIMIT,
+                code: FaultCode::StackLimit,
             })),
             Some(Trap::Interrupt) => Err(core(WasmError::Watchdog {
                 seconds: limits::WATCHDOG_TICKS * limits::WATCHDOG_TICK_MS / 1000,

@@ -97,17 +97,26 @@ pub enum WasmError {
     },
     /// wasmtime refused to compile a module that passed every check above
     /// (a wasmtime limit Braid does not check first).
-    #[error("wasmtime could not compile the module: {reason}")]
+    #[error("wasmtime could not compile the module: {source}")]
     Compile {
-        /// wasmtime's message.
-        reason: String,
+        /// wasmtime's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The stack weights handed to the instrumentation do not match the
+    /// module's functions: the module skipped the deploy checks.
+    #[error("{weights} stack weights do not match the module's functions")]
+    WeightsMismatch {
+        /// Weights given.
+        weights: usize,
     },
     /// wasmtime could not be set up or could not instantiate (pool
     /// exhausted, mmap failure): not a guest outcome.
-    #[error("wasmtime failed: {reason}")]
+    #[error("wasmtime failed: {source}")]
     Runtime {
-        /// wasmtime's message.
-        reason: String,
+        /// wasmtime's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The wall-clock watchdog stopped a guest (RFC 0004: it never decides
     /// an outcome; the node could not process the call in time).
@@ -116,6 +125,33 @@ pub enum WasmError {
         /// The watchdog's budget, seconds.
         seconds: u64,
     },
+}
+
+impl WasmError {
+    /// The kind of deploy refusal this is, for [`braid_core::CoreError::InvalidCode`].
+    pub fn rejection(&self) -> braid_core::CodeRejection {
+        use braid_core::CodeRejection;
+        match self {
+            WasmError::CodeTooLarge { .. }
+            | WasmError::TooMany { .. }
+            | WasmError::FunctionTooLarge { .. }
+            | WasmError::TooManyLocals { .. } => CodeRejection::TooLarge,
+            WasmError::DisabledFeature { .. }
+            | WasmError::UnknownImport { .. }
+            | WasmError::ImportSignature { .. }
+            | WasmError::MissingExport { .. }
+            | WasmError::ReservedExport { .. } => CodeRejection::Unsupported,
+            _ => CodeRejection::Malformed,
+        }
+    }
+
+    /// The kind of engine failure this is when a call cannot be processed.
+    pub fn failure(&self) -> braid_core::EngineFailure {
+        match self {
+            WasmError::Watchdog { .. } => braid_core::EngineFailure::Watchdog,
+            _ => braid_core::EngineFailure::Internal,
+        }
+    }
 }
 
 /// `Result` with [`WasmError`].

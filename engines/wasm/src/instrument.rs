@@ -128,12 +128,12 @@ fn wrapper(params: u32, weight: u32, target: u32, counter: u32) -> Function {
 ///
 /// # Errors
 /// [`WasmError::InvalidWasm`] if `code` does not parse and
-/// [`WasmError::Compile`] if `weights` does not match its functions: both
+/// [`WasmError::WeightsMismatch`] if `weights` does not match its functions: both
 /// mean the module skipped the deploy checks.
 pub(crate) fn instrument(code: &[u8], weights: &[u32]) -> Result<Vec<u8>> {
     let invalid = |source| WasmError::InvalidWasm { source };
-    let mismatch = || WasmError::Compile {
-        reason: "the stack weights do not match the module's functions".into(),
+    let mismatch = || WasmError::WeightsMismatch {
+        weights: weights.len(),
     };
     let mut params_of_type: Vec<u32> = Vec::new();
     let mut imported_functions = 0u32;

@@ -23,8 +23,5 @@ mod instrument;
 pub mod validate;
 
 pub use config::limits;
-pub use engine::{
-    CacheKey, Compiled, FAULT_MEMORY_LIMIT, FAULT_STACK_LIMIT, FAULT_STACK_OVERFLOW,
-    FAULT_VALUE_NOT_ACCEPTED, WASMTIME_VERSION, WasmEngine,
-};
+pub use engine::{CacheKey, Compiled, WASMTIME_VERSION, WasmEngine};
 pub use error::{Result, WasmError};

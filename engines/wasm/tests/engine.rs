@@ -6,14 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use braid_core::{
-    BlockEnv, BlockHashes, BlockState, CallResult, CoreError, Engine, EngineId, Engines,
-    FaultReason, Identity, Kernel, Log, Message, Outcome, keccak256, module_identity, namespace,
+    BlockEnv, CallResult, CoreError, Engine, EngineId, Engines, FaultCode, FaultReason, Identity,
+    Log, Message, NoBlockHashes, Outcome, keccak256, module_identity, namespace,
 };
+use braid_kernel::{BlockState, Kernel};
 use braid_state::{Backend, MemoryBackend, RocksDbBackend, StateDb, StateKey};
 use braid_wasm::validate::{STACK_HEIGHT_EXPORT, START_EXPORT};
-use braid_wasm::{
-    FAULT_MEMORY_LIMIT, FAULT_STACK_LIMIT, FAULT_STACK_OVERFLOW, WasmEngine, WasmError, limits,
-};
+use braid_wasm::{WasmEngine, WasmError, limits};
 
 /// One module exercising every host function; `input[0]` picks the op
 /// (see each arm). Memory: input at 0x100, output at 0x2000.
@@ -130,13 +129,6 @@ const PROBE: &str = r#"
     (unreachable)))
 "#;
 
-struct NoHashes;
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _: u64) -> Option<[u8; 32]> {
-        None
-    }
-}
-
 const ALICE: Identity = Identity([0xa1; 20]);
 const GAS: u64 = 10_000_000;
 
@@ -171,7 +163,7 @@ impl Chain {
     /// Runs `f` as one transaction of one block, committed; also returns its logs.
     fn tx_logs<T>(&mut self, f: impl FnOnce(&mut Kernel<'_, '_>) -> T) -> (T, Vec<Log>) {
         let mut block = BlockState::new(&self.db, BlockEnv::default());
-        let mut kernel = Kernel::new(&mut block, &self.engines, &NoHashes, 50_000_000);
+        let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, 50_000_000);
         let out = f(&mut kernel);
         let effects = kernel.commit();
         let changes = block.into_changes();
@@ -460,7 +452,7 @@ fn memory_growth_past_the_cap_faults_and_discards_the_callee() {
     assert_eq!(
         chain.call(b, op(12, &pages.to_le_bytes())).outcome,
         Outcome::Fault(FaultReason::Engine {
-            code: FAULT_MEMORY_LIMIT
+            code: FaultCode::MemoryLimit
         })
     );
     let c = chain.deploy(3);
@@ -479,7 +471,7 @@ fn recursion_past_the_stack_limit_faults_and_discards_the_callee() {
     assert_eq!(
         alone.outcome,
         Outcome::Fault(FaultReason::Engine {
-            code: FAULT_STACK_OVERFLOW
+            code: FaultCode::StackLimit
         })
     );
     // Deterministic: the same gas every time.
@@ -530,7 +522,7 @@ fn the_recursion_bound_is_the_weight_formula_on_every_node() {
         assert_eq!(
             at(&mut chain, deepest + 1).outcome,
             Outcome::Fault(FaultReason::Engine {
-                code: FAULT_STACK_LIMIT
+                code: FaultCode::StackLimit
             }),
             "{locals} locals"
         );
@@ -571,7 +563,7 @@ fn a_start_function_runs_first_and_is_bounded_like_any_call() {
     assert_eq!(
         chain.call(deep, vec![]).outcome,
         Outcome::Fault(FaultReason::Engine {
-            code: FAULT_STACK_LIMIT
+            code: FaultCode::StackLimit
         })
     );
 }
@@ -790,7 +782,7 @@ fn a_non_zero_value_and_a_missing_instance_fault() {
     assert_eq!(
         result.unwrap().outcome,
         Outcome::Fault(FaultReason::Engine {
-            code: braid_wasm::FAULT_VALUE_NOT_ACCEPTED
+            code: FaultCode::ValueNotAccepted
         })
     );
     let nobody = Identity([0x99; 20]);

@@ -6,9 +6,10 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use braid_core::{CoreError, EngineId, Host, Identity, namespace};
+use braid_core::key::MAX_VALUE_LEN;
+use braid_core::{CoreError, EngineFailure, EngineId, Host, Identity};
 use braid_plugin_abi::{BraidBytes, BraidHostContext, BraidHostVtable, BraidSink, host};
-use braid_state::StateError;
+use braid_precompiles::host_calls::fits;
 
 use crate::PluginError;
 
@@ -26,30 +27,25 @@ pub(crate) struct HostCtx<'a> {
 }
 
 impl HostCtx<'_> {
-    /// Records a host failure: key/value limits are the guest's fault
-    /// ([`host::LIMIT`]); anything else stops the call ([`host::ERROR`]).
+    /// Records a host failure, which stops the call ([`host::ERROR`]).
+    /// (Key and value limits are checked before the host is asked: the
+    /// guest sees [`host::LIMIT`].)
     fn fail(&mut self, error: CoreError) -> u32 {
-        match error {
-            CoreError::State(
-                StateError::EngineKeyTooLong { .. } | StateError::ValueTooLarge { .. },
-            ) => host::LIMIT,
-            other => {
-                self.error.get_or_insert(other);
-                host::ERROR
-            }
-        }
+        self.error.get_or_insert(error);
+        host::ERROR
     }
 
     fn misuse(&mut self, function: &'static str, what: &'static str) -> u32 {
         let engine = self.host.engine();
-        self.error.get_or_insert(CoreError::Engine {
+        self.error.get_or_insert(CoreError::engine(
             engine,
-            source: Box::new(PluginError::HostMisuse {
+            EngineFailure::Internal,
+            PluginError::HostMisuse {
                 path: self.path.to_path_buf(),
                 function,
                 what,
-            }),
-        });
+            },
+        ));
         host::ERROR
     }
 }
@@ -70,10 +66,7 @@ pub(crate) static HOST_VTABLE: BraidHostVtable = BraidHostVtable {
 /// Own-scope engine key of a plugin key: `0x01 ‖ key`, so a plugin cannot
 /// touch its instance record (`0x00`).
 fn storage_key(key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + key.len());
-    k.push(namespace::STORAGE);
-    k.extend_from_slice(key);
-    k
+    braid_precompiles::host_calls::storage_key(key)
 }
 
 /// Runs `f` on the context behind `ctx`, catching panics; returns
@@ -104,13 +97,14 @@ fn guard<R: Copy>(
         Ok(r) => r,
         Err(_) => {
             let engine = cx.host.engine();
-            cx.error.get_or_insert(CoreError::Engine {
+            cx.error.get_or_insert(CoreError::engine(
                 engine,
-                source: Box::new(PluginError::Panicked {
+                EngineFailure::Internal,
+                PluginError::Panicked {
                     path: cx.path.to_path_buf(),
                     during: function,
-                }),
-            });
+                },
+            ));
             on_error
         }
     }
@@ -124,7 +118,11 @@ unsafe extern "C" fn storage_get(
 ) -> u32 {
     guard(ctx, "storage_get", host::ERROR, |cx| {
         // SAFETY: the plugin lends `key` for the duration of this callback.
-        let key = storage_key(unsafe { key.as_slice() });
+        let key = unsafe { key.as_slice() };
+        if !fits(key, None) {
+            return host::LIMIT;
+        }
+        let key = storage_key(key);
         let mut found = false;
         let identity = cx.identity;
         let read = cx.host.get_with(&identity, &key, &mut |value| {
@@ -150,7 +148,11 @@ unsafe extern "C" fn storage_set(
 ) -> u32 {
     guard(ctx, "storage_set", host::ERROR, |cx| {
         // SAFETY: the plugin lends `key` and `value` for this callback.
-        let (key, value) = unsafe { (storage_key(key.as_slice()), value.as_slice()) };
+        let (key, value) = unsafe { (key.as_slice(), value.as_slice()) };
+        if !fits(key, Some(value)) {
+            return host::LIMIT;
+        }
+        let key = storage_key(key);
         let identity = cx.identity;
         match cx.host.set(&identity, &key, value) {
             Ok(()) => host::OK,
@@ -163,7 +165,11 @@ unsafe extern "C" fn storage_set(
 unsafe extern "C" fn storage_delete(ctx: *mut BraidHostContext, key: BraidBytes) -> u32 {
     guard(ctx, "storage_delete", host::ERROR, |cx| {
         // SAFETY: the plugin lends `key` for this callback.
-        let key = storage_key(unsafe { key.as_slice() });
+        let key = unsafe { key.as_slice() };
+        if !fits(key, None) {
+            return host::LIMIT;
+        }
+        let key = storage_key(key);
         let identity = cx.identity;
         match cx.host.delete(&identity, &key) {
             Ok(()) => host::OK,
@@ -192,7 +198,7 @@ unsafe extern "C" fn state_read(
                 key.as_slice(),
             )
         };
-        if key.len() > braid_state::key::MAX_ENGINE_KEY_LEN {
+        if !fits(key, None) {
             return host::LIMIT;
         }
         match cx.host.read_state(EngineId(engine), &identity, key) {
@@ -230,7 +236,7 @@ unsafe extern "C" fn log(
     data: BraidBytes,
 ) -> u32 {
     guard(ctx, "log", host::ERROR, |cx| {
-        if topic_count > MAX_LOG_TOPICS || data.len > braid_state::key::MAX_VALUE_LEN {
+        if topic_count > MAX_LOG_TOPICS || data.len > MAX_VALUE_LEN {
             return host::LIMIT;
         }
         if topic_count > 0 && topics.is_null() {

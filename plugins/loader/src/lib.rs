@@ -47,7 +47,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use braid_core::{CoreError, Engine, EngineId, FaultReason, Host, Message, Outcome, keccak256};
+use braid_core::{
+    CodeRejection, CoreError, Engine, EngineFailure, EngineId, FaultReason, Host, Message, Outcome,
+};
 use braid_plugin_abi::{
     BRAID_PLUGIN_ABI_MAJOR, BRAID_PLUGIN_ABI_MINOR, BRAID_PLUGIN_HEADER_SIZE, BRAID_PLUGIN_MAGIC,
     BraidBytes, BraidCallFn, BraidDescriptorFn, BraidHostContext, BraidMessage,
@@ -235,7 +237,7 @@ fn descriptor(library: &'static libloading::Library, path: &Path) -> Result<Brai
 /// A loaded plugin, as a [`braid_core::Engine`] with [`braid_core::ScopeKind::Instance`].
 ///
 /// Calls read the instance record `(engine, identity, 0x00)` (the code's
-/// keccak-256 hash, written by [`braid_core::Kernel::deploy`]) and the code
+/// keccak-256 hash, written by the kernel's deploy (`braid_kernel::Kernel::deploy`)) and the code
 /// through the host, then hand the plugin the message, the code and the
 /// host vtable.
 pub struct PluginEngine {
@@ -317,10 +319,7 @@ impl PluginEngine {
     }
 
     fn wrap(&self, error: PluginError) -> CoreError {
-        CoreError::Engine {
-            engine: self.id,
-            source: Box::new(error),
-        }
+        CoreError::engine(self.id, EngineFailure::Internal, error)
     }
 
     fn check_usable(&self) -> braid_core::Result<()> {
@@ -384,15 +383,16 @@ impl Engine for PluginEngine {
         match ran {
             Err(_) => Err(self.panicked("validate")),
             Ok(status::OK) => Ok(()),
-            Ok(status::INVALID_CODE) => Err(CoreError::InvalidCode {
-                engine: self.id,
-                code_hash: keccak256(code),
-                reason: Box::new(PluginError::CodeRefused {
+            Ok(status::INVALID_CODE) => Err(CoreError::invalid_code(
+                self.id,
+                code,
+                CodeRejection::Malformed,
+                PluginError::CodeRefused {
                     path: self.path.clone(),
                     engine_name: self.name,
                     reason: String::from_utf8_lossy(&reason).into_owned(),
-                }),
-            }),
+                },
+            )),
             Ok(other) => Err(self.internal("validate", other)),
         }
     }
@@ -434,10 +434,14 @@ impl Engine for PluginEngine {
             call_fn(&host::HOST_VTABLE, ctx_ptr, &abi_message, sink)
         }));
         if let Some(error) = ctx.error.take() {
-            // The host failed (or the plugin misused it): stop the block.
+            // The host failed (or the plugin misused it): stop the block. A
+            // misuse is the plugin's own failure: it takes no more work.
             if matches!(
                 &error,
-                CoreError::Engine { source, .. } if source.is::<PluginError>()
+                CoreError::Engine {
+                    kind: EngineFailure::Internal,
+                    ..
+                }
             ) {
                 self.unusable.store(true, Ordering::Release);
             }

@@ -8,9 +8,10 @@ use std::process::Command;
 use std::sync::Arc;
 
 use braid_core::{
-    BlockEnv, BlockHashes, BlockState, CallResult, CoreError, Engine, EngineId, Engines,
-    FaultReason, Identity, Kernel, Message, Outcome, TransactionEffects, namespace,
+    BlockEnv, CallResult, CoreError, Engine, EngineId, Engines, FaultReason, Identity, Message,
+    NoBlockHashes, Outcome, namespace,
 };
+use braid_kernel::{BlockState, Kernel, TransactionEffects};
 use braid_plugin_loader::{PluginEngine, PluginError, load, sha256};
 use braid_plugin_stack::assemble;
 use braid_state::{MemoryBackend, RocksDbBackend, StateDb, StateKey, verify_proof};
@@ -56,13 +57,6 @@ fn engines(list: &[Arc<PluginEngine>]) -> Engines {
     engines
 }
 
-struct NoHashes;
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _: u64) -> Option<[u8; 32]> {
-        None
-    }
-}
-
 fn msg(target: Identity, input: Vec<u8>, gas_limit: u64) -> Message {
     Message {
         caller: SENDER,
@@ -90,7 +84,7 @@ fn block<T>(
     f: impl FnOnce(&mut Kernel<'_, '_>) -> T,
 ) -> (T, TransactionEffects) {
     let mut state = BlockState::new(db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut state, engines, &NoHashes, 10_000_000);
+    let mut kernel = Kernel::new(&mut state, engines, &NoBlockHashes, 10_000_000);
     let out = f(&mut kernel);
     let effects = kernel.commit();
     let changes = state.into_changes();
@@ -244,7 +238,7 @@ fn invalid_code_is_refused_at_deploy_with_the_plugins_reason() {
     let engines = engines(&[stack()]);
     let db = memory_db();
     let mut state = BlockState::new(&db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut state, &engines, &NoHashes, 1_000_000);
+    let mut kernel = Kernel::new(&mut state, &engines, &NoBlockHashes, 1_000_000);
     for (source, expected) in [
         (".byte 0xEE", "unknown opcode 0xee at offset 0"),
         (
@@ -316,12 +310,18 @@ fn panic_inside_a_call_is_contained_and_the_plugin_becomes_unusable() {
     let root = db.root();
 
     let mut state = BlockState::new(&db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut state, &engines, &NoHashes, 1_000_000);
+    let mut kernel = Kernel::new(&mut state, &engines, &NoBlockHashes, 1_000_000);
     let err = kernel.call(FAULTY, msg(A, vec![], 100_000)).unwrap_err();
-    let CoreError::Engine { engine, source } = &err else {
+    let CoreError::Engine {
+        engine,
+        kind,
+        source,
+    } = &err
+    else {
         panic!("expected an internal engine error, got {err:?}");
     };
     assert_eq!(*engine, FAULTY);
+    assert_eq!(*kind, braid_core::EngineFailure::Internal);
     match source.downcast_ref::<PluginError>() {
         Some(PluginError::Internal { status, .. }) => {
             assert_eq!(*status, braid_plugin_abi::status::PANIC)
@@ -340,7 +340,7 @@ fn panic_inside_a_call_is_contained_and_the_plugin_becomes_unusable() {
 
     // Unusable from now on, for calls and deploys alike; other engines go on.
     let mut state = BlockState::new(&db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut state, &engines, &NoHashes, 1_000_000);
+    let mut kernel = Kernel::new(&mut state, &engines, &NoBlockHashes, 1_000_000);
     let err = kernel.call(FAULTY, msg(B, vec![], 100_000)).unwrap_err();
     assert!(err.to_string().contains("unusable"), "{err}");
     let err = kernel
@@ -448,7 +448,7 @@ fn a_plugin_writes_only_inside_its_own_scope() {
     let record_b = db.get(STACK, &B, &[namespace::RECORD]).unwrap();
 
     let mut state = BlockState::new(&db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut state, &engines, &NoHashes, 1_000_000);
+    let mut kernel = Kernel::new(&mut state, &engines, &NoBlockHashes, 1_000_000);
     let a = kernel.call(STACK, msg(A, vec![], 100_000)).unwrap();
     let b = kernel.call(STACK, msg(B, vec![], 100_000)).unwrap();
     kernel.commit();

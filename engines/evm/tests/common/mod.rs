@@ -6,15 +6,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use braid_core::{
-    BlockEnv, BlockHashes, BlockState, EngineId, Engines, Identity, Kernel, Log, Message, Outcome,
-};
+use braid_core::{BlockEnv, EngineId, Engines, Identity, Log, Message, NoBlockHashes, Outcome};
 use braid_evm::EvmEngine;
 use braid_evm::EvmTransactOutcome;
 use braid_evm::layout::{self, AccountRecord, GenesisAccount};
 use braid_evm::revm::context::TxEnv;
 use braid_evm::revm::primitives::hardfork::SpecId;
 use braid_evm::revm::primitives::{Address, U256};
+use braid_kernel::{BlockState, Kernel};
 use braid_state::{MemoryBackend, StateDb};
 
 /// `../shared` beside the repository, where the real inputs live.
@@ -26,15 +25,6 @@ pub fn shared_dir() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-/// No block hashes: `BLOCKHASH` answers zero.
-pub struct NoHashes;
-
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _number: u64) -> Option<[u8; 32]> {
-        None
-    }
 }
 
 /// What one transaction of a block gave.
@@ -90,7 +80,7 @@ impl Harness {
         let mut block = BlockState::new(&self.db, self.env.clone());
         let mut applied = Vec::with_capacity(txs.len());
         for tx in txs {
-            let mut kernel = Kernel::new(&mut block, &self.engines, &NoHashes, u64::MAX);
+            let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, u64::MAX);
             match self.engine.invoke_transaction(&mut kernel, tx) {
                 Ok((_, outcome)) => {
                     let effects = kernel.commit();
@@ -120,7 +110,7 @@ impl Harness {
     /// A Braid call into the EVM (no fee, no nonce) in a throw-away transaction.
     pub fn call(&self, caller: Address, target: Address, input: Vec<u8>) -> Outcome {
         let mut block = BlockState::new(&self.db, self.env.clone());
-        let mut kernel = Kernel::new(&mut block, &self.engines, &NoHashes, 10_000_000);
+        let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, 10_000_000);
         let message = Message {
             caller: layout::identity(caller),
             target: layout::identity(target),

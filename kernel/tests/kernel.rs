@@ -4,9 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use braid_core::{
-    BlockEnv, BlockHashes, BlockState, CallResult, CoreError, Engine, EngineId, Engines,
-    FaultReason, Host, Identity, Kernel, MAX_CALL_DEPTH, Message, Outcome, ScopeKind,
+    BlockEnv, CallResult, CoreError, Engine, EngineId, Engines, FaultReason, Host, Identity,
+    Message, NoBlockHashes, Outcome, ScopeKind,
 };
+use braid_kernel::{BlockState, Kernel, MAX_CALL_DEPTH};
 use braid_state::{MemoryBackend, StateDb, StateKey};
 
 /// One step of a scripted instance.
@@ -75,11 +76,12 @@ impl Engine for ScriptEngine {
     }
     fn validate(&self, code: &[u8]) -> braid_core::Result<()> {
         if code.is_empty() {
-            return Err(CoreError::InvalidCode {
-                engine: self.id,
-                code_hash: braid_core::keccak256(code),
-                reason: Box::new(EmptyCode),
-            });
+            return Err(CoreError::invalid_code(
+                self.id,
+                code,
+                braid_core::CodeRejection::Malformed,
+                EmptyCode,
+            ));
         }
         Ok(())
     }
@@ -125,13 +127,6 @@ impl Engine for ScriptEngine {
     }
 }
 
-struct NoHashes;
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _: u64) -> Option<[u8; 32]> {
-        None
-    }
-}
-
 const E: EngineId = EngineId(0x10);
 const F: EngineId = EngineId(0x11);
 const A: Identity = Identity([0xA; 20]);
@@ -168,7 +163,7 @@ fn with_kernel<T>(
 ) -> (T, Changes) {
     let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
     let mut block = BlockState::new(&db, BlockEnv::default());
-    let out = f(Kernel::new(&mut block, engines, &NoHashes, braid_gas));
+    let out = f(Kernel::new(&mut block, engines, &NoBlockHashes, braid_gas));
     (out, block.into_changes())
 }
 
@@ -177,7 +172,7 @@ fn with_kernel<T>(
 fn run(engines: &Engines, calls: &[(EngineId, Identity)]) -> (Vec<CallResult>, Changes) {
     let db = StateDb::open(Arc::new(MemoryBackend::new())).unwrap();
     let mut block = BlockState::new(&db, BlockEnv::default());
-    let mut kernel = Kernel::new(&mut block, engines, &NoHashes, 1_000_000);
+    let mut kernel = Kernel::new(&mut block, engines, &NoBlockHashes, 1_000_000);
     let results = calls
         .iter()
         .map(|(e, t)| kernel.call(*e, msg(*t, 100_000)).unwrap())
@@ -526,7 +521,7 @@ fn oversized_value_is_a_typed_error_and_writes_nothing() {
         err
     });
     assert!(
-        matches!(&err, CoreError::State(braid_state::StateError::ValueTooLarge { len, .. }) if *len == too_long),
+        matches!(&err, CoreError::Key(braid_core::KeyError::ValueTooLarge { len, .. }) if *len == too_long),
         "{err}"
     );
     assert!(err.to_string().contains(&too_long.to_string()), "{err}");

@@ -3,8 +3,47 @@
 //! The byte order of an encoded key groups every key first by engine, then by
 //! identity, so a prefix scan over `engine ‖ identity` visits exactly one
 //! instance's (or account's) keys.
+//!
+//! Keys are seam data: engines build them, the kernel checks them and the
+//! state stores them, so they live here, below all three.
 
-use crate::{Result, StateError};
+/// Why a key or a value is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// An encoded key is shorter than its 21-byte `engine ‖ identity` prefix.
+    #[error("state key is {len} bytes, shorter than the 21-byte engine and identity prefix")]
+    KeyTooShort {
+        /// Length seen, in bytes.
+        len: usize,
+    },
+    /// An identity is not 20 bytes.
+    #[error("identity is {len} bytes, expected 20")]
+    BadIdentityLength {
+        /// Length seen, in bytes.
+        len: usize,
+    },
+    /// An engine key exceeds [`MAX_ENGINE_KEY_LEN`].
+    #[error("engine key is {len} bytes, limit {limit}")]
+    EngineKeyTooLong {
+        /// Length seen, in bytes.
+        len: usize,
+        /// Limit, in bytes.
+        limit: usize,
+    },
+    /// A value exceeds [`MAX_VALUE_LEN`].
+    #[error("value for key {key} is {len} bytes, limit {limit}")]
+    ValueTooLarge {
+        /// The key.
+        key: StateKey,
+        /// Length seen, in bytes.
+        len: usize,
+        /// Limit, in bytes.
+        limit: usize,
+    },
+}
+
+type Result<T, E = KeyError> = std::result::Result<T, E>;
 
 /// Length of an [`Identity`] in bytes.
 pub const IDENTITY_LEN: usize = 20;
@@ -16,15 +55,18 @@ pub const MAX_ENGINE_KEY_LEN: usize = 1024;
 pub const MAX_VALUE_LEN: usize = 4 << 20;
 
 /// First byte of every `engine_key`: what kind of record the key names.
+///
+/// These are the tags every engine sees (DESIGN.md "State"). The system
+/// engine's own namespaces (sender nonces, caps) are kernel data and live in
+/// `braid-kernel`.
 pub mod namespace {
     /// Instance or account record (EVM: nonce, balance, code hash).
     pub const RECORD: u8 = 0x00;
-    /// Contract storage (EVM: `0x01 ‖ slot` as 32 big-endian bytes).
+    /// Contract storage (EVM: `0x01 ‖ slot` as 32 big-endian bytes). The
+    /// cross-engine doors (RFC 0004) read this namespace only.
     pub const STORAGE: u8 = 0x01;
     /// Code, content-addressed: under the system engine, `0x02 ‖ keccak256(code)`.
     pub const CODE: u8 = 0x02;
-    /// Braid transaction sender nonces, under the system engine: `0x03 ‖ sender`.
-    pub const NONCE: u8 = 0x03;
 }
 
 /// One execution engine's id: the first byte of every key it owns.
@@ -72,11 +114,11 @@ impl Identity {
     /// Reads an identity from exactly 20 bytes.
     ///
     /// # Errors
-    /// [`StateError::BadIdentityLength`] when `bytes` is not 20 bytes long.
+    /// [`KeyError::BadIdentityLength`] when `bytes` is not 20 bytes long.
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         let raw: [u8; IDENTITY_LEN] = bytes
             .try_into()
-            .map_err(|_| StateError::BadIdentityLength { len: bytes.len() })?;
+            .map_err(|_| KeyError::BadIdentityLength { len: bytes.len() })?;
         Ok(Identity(raw))
     }
 }
@@ -100,6 +142,13 @@ pub struct StateKey {
     pub engine_key: Vec<u8>,
 }
 
+impl std::fmt::Display for StateKey {
+    /// The encoded key as 0x-prefixed hex.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex_of(&self.encode()))
+    }
+}
+
 impl StateKey {
     /// Builds a key; see [`StateKey::check`] for the limits.
     pub fn new(engine: EngineId, identity: Identity, engine_key: impl Into<Vec<u8>>) -> Self {
@@ -121,10 +170,10 @@ impl StateKey {
     /// Checks the engine key length.
     ///
     /// # Errors
-    /// [`StateError::EngineKeyTooLong`] past [`MAX_ENGINE_KEY_LEN`] bytes.
+    /// [`KeyError::EngineKeyTooLong`] past [`MAX_ENGINE_KEY_LEN`] bytes.
     pub fn check(&self) -> Result<()> {
         if self.engine_key.len() > MAX_ENGINE_KEY_LEN {
-            return Err(StateError::EngineKeyTooLong {
+            return Err(KeyError::EngineKeyTooLong {
                 len: self.engine_key.len(),
                 limit: MAX_ENGINE_KEY_LEN,
             });
@@ -140,10 +189,10 @@ impl StateKey {
     /// Decodes an encoded key.
     ///
     /// # Errors
-    /// [`StateError::KeyTooShort`] under 21 bytes, and the limits of [`StateKey::check`].
+    /// [`KeyError::KeyTooShort`] under 21 bytes, and the limits of [`StateKey::check`].
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < KEY_PREFIX_LEN {
-            return Err(StateError::KeyTooShort { len: bytes.len() });
+            return Err(KeyError::KeyTooShort { len: bytes.len() });
         }
         let key = StateKey {
             engine: EngineId(bytes[0]),
@@ -167,11 +216,11 @@ pub fn encode_parts(engine: EngineId, identity: &Identity, engine_key: &[u8]) ->
 /// Checks a value's length against [`MAX_VALUE_LEN`].
 ///
 /// # Errors
-/// [`StateError::ValueTooLarge`] naming the key and both lengths.
+/// [`KeyError::ValueTooLarge`] naming the key and both lengths.
 pub fn check_value(key: &StateKey, value: &[u8]) -> Result<()> {
     if value.len() > MAX_VALUE_LEN {
-        return Err(StateError::ValueTooLarge {
-            key: hex_of(&key.encode()),
+        return Err(KeyError::ValueTooLarge {
+            key: key.clone(),
             len: value.len(),
             limit: MAX_VALUE_LEN,
         });
@@ -179,7 +228,32 @@ pub fn check_value(key: &StateKey, value: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn hex_of(bytes: &[u8]) -> String {
+/// Checks a write an engine is about to make in its own scope: the engine
+/// key against [`MAX_ENGINE_KEY_LEN`], the value (if any) against
+/// [`MAX_VALUE_LEN`]. Engines call this before [`crate::Host::set`] and turn a
+/// violation into a status or a fault of the guest.
+///
+/// # Errors
+/// [`KeyError::EngineKeyTooLong`] or [`KeyError::ValueTooLarge`].
+pub fn check_write(
+    engine: EngineId,
+    identity: &Identity,
+    engine_key: &[u8],
+    value: Option<&[u8]>,
+) -> Result<()> {
+    let key_ok = engine_key.len() <= MAX_ENGINE_KEY_LEN;
+    let value_ok = value.is_none_or(|v| v.len() <= MAX_VALUE_LEN);
+    if key_ok && value_ok {
+        return Ok(());
+    }
+    // Built only to report it.
+    let key = StateKey::new(engine, *identity, engine_key);
+    key.check()?;
+    check_value(&key, value.unwrap_or_default())
+}
+
+/// `bytes` as 0x-prefixed lowercase hex.
+pub fn hex_of(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(2 + 2 * bytes.len());
     s.push_str("0x");
     for b in bytes {
@@ -223,7 +297,7 @@ mod tests {
     fn short_key_is_a_typed_error() {
         assert_eq!(
             StateKey::decode(&[1, 2, 3]),
-            Err(StateError::KeyTooShort { len: 3 })
+            Err(KeyError::KeyTooShort { len: 3 })
         );
     }
 
@@ -231,6 +305,7 @@ mod tests {
     fn oversized_value_is_refused() {
         let key = StateKey::new(EngineId::EVM, Identity::ZERO, vec![1]);
         let err = check_value(&key, &vec![0; MAX_VALUE_LEN + 1]).unwrap_err();
-        assert!(matches!(err, StateError::ValueTooLarge { len, .. } if len == MAX_VALUE_LEN + 1));
+        assert!(matches!(err, KeyError::ValueTooLarge { len, .. } if len == MAX_VALUE_LEN + 1));
+        assert!(err.to_string().contains("0x0100000000"), "{err}");
     }
 }

@@ -13,16 +13,24 @@
 
 use std::collections::BTreeMap;
 
-use braid_state::{Checkpoint, StateDb, StateKey, WriteJournal, key};
-
-use crate::{
+use braid_core::{
     BlockEnv, BlockHashes, CallResult, CoreError, EngineId, Engines, FaultReason, Host, Identity,
-    Log, Message, OutOfGas, Outcome, Result, ScopeKind, keccak256, namespace,
+    Invoker, Log, Message, OutOfGas, Outcome, Result, ScopeKind, StateKey, keccak256, key,
 };
+use braid_state::{Checkpoint, StateDb, StateError, WriteJournal};
 
-/// Deepest call stack the kernel allows; a deeper CALL faults with
-/// [`FaultReason::CallDepthExceeded`].
-pub const MAX_CALL_DEPTH: usize = 64;
+use crate::layout;
+
+/// A state failure as the seam reports it: a key limit stays typed, the
+/// rest (backend I/O, corrupt data) stops the block.
+pub(crate) fn state_err(error: StateError) -> CoreError {
+    match error {
+        StateError::Key(key) => CoreError::Key(key),
+        other => CoreError::state(other),
+    }
+}
+
+pub use braid_core::MAX_CALL_DEPTH;
 
 /// A block under construction: the committed state plus the writes of the
 /// transactions applied so far in this block (and, while a [`Kernel`] runs,
@@ -80,7 +88,10 @@ impl<'db> BlockState<'db> {
     ) -> Result<R> {
         match self.pending.get(engine, identity, engine_key) {
             Some(v) => Ok(read(v)),
-            None => Ok(self.db.get_with(engine, identity, engine_key, read)?),
+            None => self
+                .db
+                .get_with(engine, identity, engine_key, read)
+                .map_err(state_err),
         }
     }
 
@@ -88,7 +99,7 @@ impl<'db> BlockState<'db> {
     /// outside any invocation. Checked like any write.
     ///
     /// # Errors
-    /// [`braid_state::StateError`] for an oversized key or value.
+    /// [`CoreError::Key`] for an oversized key or value.
     pub fn set(&mut self, key: StateKey, value: Option<Vec<u8>>) -> Result<()> {
         key.check()?;
         if let Some(v) = &value {
@@ -123,15 +134,6 @@ struct Frame {
     logs: Vec<Log>,
     gas_limit: u64,
     gas_used: u64,
-}
-
-impl Frame {
-    fn scope_text(&self) -> String {
-        match self.scope {
-            ScopeKind::Engine => format!("engine {}", self.engine),
-            ScopeKind::Instance => format!("{}/{}", self.engine, self.identity),
-        }
-    }
 }
 
 /// What a committed transaction leaves besides its writes.
@@ -203,7 +205,7 @@ impl<'k, 'db> Kernel<'k, 'db> {
     pub fn call(&mut self, engine: EngineId, message: Message) -> Result<CallResult> {
         let runner = self.engines.get(engine)?.clone();
         let (result, _) = self.invoke(engine, &message, |host| {
-            Ok((runner.call(host, &message)?, ()))
+            Ok::<_, CoreError>((runner.call(host, &message)?, ()))
         })?;
         Ok(result)
     }
@@ -212,16 +214,19 @@ impl<'k, 'db> Kernel<'k, 'db> {
     /// frame, hands `run` the [`Host`], pops the frame, then commits its
     /// working set into the caller's on [`Outcome::Halt`] or drops it.
     /// `run` returns the outcome and any engine-specific extra value, which
-    /// is `None` when the kernel refused the call (depth, reentrancy).
+    /// is `None` when the kernel refused the call (depth, reentrancy). `run`
+    /// may fail with its own error type `E` (the EVM's transaction path
+    /// fails with `EvmError`), which comes back unchanged after the frame's
+    /// writes are dropped.
     ///
     /// # Errors
     /// [`CoreError::UnknownEngine`]; whatever `run` fails with.
-    pub fn invoke<T>(
+    pub fn invoke<T, E: From<CoreError>>(
         &mut self,
         engine: EngineId,
         message: &Message,
-        run: impl FnOnce(&mut dyn Host) -> Result<(Outcome, T)>,
-    ) -> Result<(CallResult, Option<T>)> {
+        run: impl FnOnce(&mut dyn Host) -> Result<(Outcome, T), E>,
+    ) -> Result<(CallResult, Option<T>), E> {
         let scope = self.engines.get(engine)?.scope_kind();
         let refuse = |reason| {
             Ok((
@@ -264,9 +269,12 @@ impl<'k, 'db> Kernel<'k, 'db> {
             gas_used: 0,
         });
         let ran = run(self);
-        let frame = self.stack.pop().ok_or(CoreError::Invariant {
-            what: "frame popped by its callee",
-        })?;
+        let Some(frame) = self.stack.pop() else {
+            return Err(CoreError::Invariant {
+                what: "frame popped by its callee",
+            }
+            .into());
+        };
         let halted = matches!(&ran, Ok((outcome, _)) if outcome.is_halt());
         if !halted {
             // A fault, a revert or an error: the callee's writes are dropped.
@@ -311,7 +319,9 @@ impl<'k, 'db> Kernel<'k, 'db> {
             return Err(CoreError::DeployUnsupported { engine });
         }
         runner.validate(code)?;
-        if self.committed_get_with(engine, &identity, &[namespace::RECORD], |v| v.is_some())? {
+        if self.committed_get_with(engine, &identity, &layout::INSTANCE_RECORD_KEY, |v| {
+            v.is_some()
+        })? {
             return Err(CoreError::InstanceExists { engine, identity });
         }
         let hash = keccak256(code);
@@ -324,7 +334,12 @@ impl<'k, 'db> Kernel<'k, 'db> {
             &code_key.engine_key,
             Some(code.to_vec()),
         );
-        writes.put(engine, identity, &[namespace::RECORD], Some(hash.to_vec()));
+        writes.put(
+            engine,
+            identity,
+            &layout::INSTANCE_RECORD_KEY,
+            Some(hash.to_vec()),
+        );
         Ok(hash)
     }
 
@@ -360,7 +375,9 @@ impl<'k, 'db> Kernel<'k, 'db> {
         };
         match (self.block.pending).get_as_of(root.checkpoint, engine, identity, engine_key) {
             Some(v) => Ok(read(v)),
-            None => Ok(self.block.db.get_with(engine, identity, engine_key, read)?),
+            None => (self.block.db)
+                .get_with(engine, identity, engine_key, read)
+                .map_err(state_err),
         }
     }
 
@@ -414,7 +431,8 @@ impl<'k, 'db> Kernel<'k, 'db> {
         if frame.scope == ScopeKind::Instance && frame.identity != *identity {
             return Err(CoreError::ScopeViolation {
                 engine: frame.engine,
-                scope: frame.scope_text(),
+                scope: frame.scope,
+                running: frame.identity,
                 identity: *identity,
             });
         }
@@ -427,22 +445,25 @@ impl<'k, 'db> Kernel<'k, 'db> {
         engine_key: &[u8],
         value: Option<&[u8]>,
     ) -> Result<()> {
-        let frame = self.scoped(identity)?;
-        let within_limits = engine_key.len() <= key::MAX_ENGINE_KEY_LEN
-            && value.is_none_or(|v| v.len() <= key::MAX_VALUE_LEN);
-        if !within_limits {
-            // The state's own checks, which name the key: built only to report it.
-            let key = StateKey::new(frame.engine, *identity, engine_key);
-            key.check()?;
-            if let Some(v) = value {
-                key::check_value(&key, v)?;
-            }
-        }
-        let engine = frame.engine;
+        let engine = self.scoped(identity)?.engine;
+        key::check_write(engine, identity, engine_key, value)?;
         self.block
             .pending
             .put(engine, *identity, engine_key, value.map(<[u8]>::to_vec));
         Ok(())
+    }
+}
+
+impl Invoker for Kernel<'_, '_> {
+    fn invoke_dyn(
+        &mut self,
+        engine: EngineId,
+        message: &Message,
+        run: &mut dyn FnMut(&mut dyn Host) -> Result<Outcome>,
+    ) -> Result<CallResult> {
+        let (result, _) =
+            self.invoke(engine, message, |host| Ok::<_, CoreError>((run(host)?, ())))?;
+        Ok(result)
     }
 }
 
@@ -482,8 +503,16 @@ impl Host for Kernel<'_, '_> {
         &self.block.env
     }
 
-    fn block_hash(&self, number: u64) -> Option<[u8; 32]> {
+    fn block_hash(&self, number: u64) -> Result<Option<[u8; 32]>> {
         self.hashes.block_hash(number)
+    }
+
+    fn instance_code_hash(&mut self) -> Result<Option<[u8; 32]>> {
+        let me = self.self_identity();
+        let engine = self.scoped(&me)?.engine;
+        self.layered_get_with(engine, &me, &layout::INSTANCE_RECORD_KEY, |record| {
+            record.map(layout::record_code_hash).transpose()
+        })?
     }
 
     fn get(&mut self, identity: &Identity, engine_key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -514,7 +543,8 @@ impl Host for Kernel<'_, '_> {
         let mut keys: Vec<Vec<u8>> = self
             .block
             .db
-            .scan(engine, identity, prefix)?
+            .scan(engine, identity, prefix)
+            .map_err(state_err)?
             .into_iter()
             .map(|(k, _)| k)
             .collect();
