@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use braid_chain::statetest::{self, StateTestProgress};
 use braid_chain::{Block, Chain, ChainSpec};
 use braid_state::{
     Backend, EngineId, Identity, MemoryBackend, Proof, RocksDbBackend, StateKey, verify_proof,
 };
+use braid_statetest::{self as statetest, StateTestProgress};
 use clap::{Parser, Subcommand};
 use parity_scale_codec::{Decode, Encode};
 

@@ -12,14 +12,14 @@ fn every_shared_state_test_passes() {
         "the shared EVM vectors are missing: expected {} (the `shared/` folder beside the repository root)",
         vectors.display()
     );
-    let files = braid_chain::statetest::collect_files(std::slice::from_ref(&vectors));
+    let files = braid_statetest::collect_files(std::slice::from_ref(&vectors));
     assert!(
         files.len() >= 300,
         "expected the 300 shared vector files, found {}",
         files.len()
     );
 
-    let summary = braid_chain::statetest::run_paths(&[vectors], &mut |_| {});
+    let summary = braid_statetest::run_paths(&[vectors], &mut |_| {});
     for failure in &summary.failures {
         println!("FAIL {failure}");
     }
@@ -45,7 +45,7 @@ fn every_shared_state_test_passes() {
 /// the right kind, and a bad file does not stop the run.
 #[test]
 fn tampered_vectors_are_reported() {
-    use braid_chain::statetest::FailureKind;
+    use braid_statetest::FailureKind;
     use serde_json::{Value, json};
 
     let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/evm");
@@ -116,8 +116,7 @@ fn tampered_vectors_are_reported() {
     std::fs::write(dir.join("g_malformed.json"), "{\"broken\": ").unwrap();
 
     let mut progress = 0;
-    let summary =
-        braid_chain::statetest::run_paths(std::slice::from_ref(&dir), &mut |_| progress += 1);
+    let summary = braid_statetest::run_paths(std::slice::from_ref(&dir), &mut |_| progress += 1);
     std::fs::remove_dir_all(&dir).unwrap();
     let kinds: Vec<(String, FailureKind)> = summary
         .failures

@@ -1,6 +1,7 @@
-//! The Ethereum state-test runner: every case runs braid-evm over Braid's
-//! unified state, then the Ethereum roots are rebuilt from Braid's keys and
-//! compared with the vector.
+//! `braid-statetest`: the Ethereum state-test runner behind `braid statetest`,
+//! kept out of the product crates (as revm keeps `revme` apart). Every case
+//! runs braid-evm over Braid's unified state, then the Ethereum roots are
+//! rebuilt from Braid's keys and compared with the vector.
 //!
 //! Per case (one `post[fork][i]` entry of one test): a fresh [`StateDb`] over
 //! a [`MemoryBackend`], the `pre` allocation committed as genesis, the
