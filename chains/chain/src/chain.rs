@@ -18,7 +18,7 @@ use parity_scale_codec::{Decode, Encode};
 use crate::block::{Block, BlockHeader, RawTransaction};
 use crate::fee;
 use crate::spec::ChainSpec;
-use crate::tx::{BraidCall, EthereumTransaction, SignedBraidTransaction, nonce_key};
+use crate::tx::{BraidCall, EthereumRules, EthereumTransaction, SignedBraidTransaction, nonce_key};
 use crate::{ChainError, Result, TxError};
 
 const HEAD_KEY: &[u8] = b"head";
@@ -428,15 +428,12 @@ impl Chain {
         hashes: &dyn BlockHashes,
         tx: &EthereumTransaction,
     ) -> Result<(Receipt, BTreeMap<EngineId, u64>), ApplyError> {
-        match tx.chain_id() {
-            Some(id) if id == self.spec.chain_id => {}
-            other => {
-                return Err(ApplyError::Invalid(TxError::WrongChainId {
-                    expected: self.spec.chain_id,
-                    got: other.unwrap_or(0),
-                }));
-            }
-        }
+        // Ethereum's validity rules, plus replay protection (RFC 0007).
+        let rules = EthereumRules {
+            require_chain_id: true,
+            ..EthereumRules::new(&self.evm, self.spec.chain_id)
+        };
+        tx.validate(&rules).map_err(ApplyError::Invalid)?;
         let budget = self.engines.rates().to_braid(EngineId::EVM, tx.gas_limit());
         let mut kernel = Kernel::new(state, &self.engines, hashes, budget);
         let (_, outcome) = self

@@ -179,16 +179,6 @@ pub enum TxError {
         /// The block's base fee, wei.
         base_fee: u128,
     },
-    /// A Braid transaction's priority fee is above its max fee (EIP-1559).
-    #[error(
-        "max priority fee per gas {max_priority_fee_per_gas} wei is above the max fee {max_fee_per_gas} wei"
-    )]
-    PriorityFeeAboveMaxFee {
-        /// The transaction's `max_priority_fee_per_gas`, wei.
-        max_priority_fee_per_gas: u128,
-        /// The transaction's `max_fee_per_gas`, wei.
-        max_fee_per_gas: u128,
-    },
     /// The sender cannot pay `gas_limit × max_fee_per_gas` plus the calls' value.
     #[error("sender {sender} has {balance} wei, the transaction may cost up to {required} wei")]
     InsufficientFunds {
@@ -199,6 +189,74 @@ pub enum TxError {
         /// `gas_limit × max_fee_per_gas` + the calls' value, wei.
         required: alloy_primitives::U256,
     },
+    /// The EIP-2718 type byte (`0x05..=0x7f`) names no transaction type
+    /// Braid decodes (legacy, 1 EIP-2930, 2 EIP-1559, 3 EIP-4844, 4 EIP-7702).
+    #[error("transaction type {tx_type:#04x} is not supported")]
+    UnsupportedType {
+        /// The type byte.
+        tx_type: u8,
+    },
+    /// The transaction type is not active in the chain's hard fork
+    /// (EIP-2930 from Berlin, EIP-1559 from London, EIP-4844 from Cancun,
+    /// EIP-7702 from Prague).
+    #[error("transaction type {tx_type} is not active in {spec:?}")]
+    TypeNotActive {
+        /// The EIP-2718 type.
+        tx_type: u8,
+        /// The hard fork the EVM runs.
+        spec: revm::primitives::hardfork::SpecId,
+    },
+    /// A blob (type 3, EIP-4844) or set-code (type 4, EIP-7702) transaction
+    /// with an empty `to`: these can never create a contract.
+    #[error("type {tx_type} transaction has no `to`: it cannot create a contract")]
+    ContractCreation {
+        /// The EIP-2718 type (3 or 4).
+        tx_type: u8,
+    },
+    /// A legacy transaction without a chain id (pre-EIP-155) where the chain
+    /// requires replay protection.
+    #[error("transaction has no chain id (pre-EIP-155), the chain requires {expected}")]
+    NoChainId {
+        /// The chain's id.
+        expected: u64,
+    },
+    /// `max_priority_fee_per_gas` above `max_fee_per_gas` (EIP-1559).
+    #[error(
+        "max priority fee per gas {max_priority_fee_per_gas} wei exceeds max fee per gas {max_fee_per_gas} wei"
+    )]
+    PriorityFeeAboveMaxFee {
+        /// The tip cap, in wei per gas.
+        max_priority_fee_per_gas: u128,
+        /// The fee cap, in wei per gas.
+        max_fee_per_gas: u128,
+    },
+    /// A blob transaction with no blob versioned hashes (EIP-4844).
+    #[error("blob transaction carries no blob versioned hashes")]
+    NoBlobHashes,
+    /// A blob versioned hash whose first byte is not the KZG version `0x01` (EIP-4844).
+    #[error("blob versioned hash {index} has version {version:#04x}, expected 0x01")]
+    BlobHashVersion {
+        /// Index of the hash in the transaction.
+        index: usize,
+        /// Its first byte.
+        version: u8,
+    },
+    /// More blob versioned hashes than one transaction may carry in the fork
+    /// (6 Cancun, 9 Prague, 6 Osaka by EIP-7594).
+    #[error("blob transaction carries {count} blob versioned hashes, at most {max}")]
+    TooManyBlobs {
+        /// Hashes the transaction carries.
+        count: usize,
+        /// The fork's limit.
+        max: u64,
+    },
+    /// A blob transaction in its network form (with blobs, commitments and
+    /// proofs): a block carries only the transaction (EIP-4844).
+    #[error("blob transaction carries its blob sidecar; a block takes the transaction alone")]
+    BlobSidecar,
+    /// A set-code transaction with an empty authorization list (EIP-7702).
+    #[error("set-code transaction has an empty authorization list")]
+    EmptyAuthorizationList,
 }
 
 /// `Result` with [`ChainError`].

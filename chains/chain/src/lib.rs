@@ -1,5 +1,4 @@
-//! `braid-chain`: chain specs, genesis, transactions and block application,
-//! and the Ethereum state-test runner.
+//! `braid-chain`: chain specs, genesis, transactions and block application.
 //!
 //! What it is: the top of Braid's layer graph. It composes the state, the
 //! kernel and the engines into a chain that applies blocks of Ethereum-signed
@@ -7,6 +6,8 @@
 //!
 //! What it does not do: it runs no bytecode itself and never touches an
 //! engine's keys except through the kernel (genesis and sender nonces aside).
+//! Conformance tooling lives beside it: the Ethereum state-test runner is
+//! `braid-statetest` (`testing/statetest`).
 
 pub mod block;
 mod chain;
@@ -14,7 +15,6 @@ pub mod dev;
 mod error;
 pub mod fee;
 pub mod spec;
-pub mod statetest;
 pub mod tx;
 
 pub use block::{Block, BlockHeader, RawTransaction};

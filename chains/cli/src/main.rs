@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use braid_chain::statetest::{self, StateTestProgress};
 use braid_chain::{Block, Chain, ChainSpec};
 use braid_state::{
     Backend, EngineId, Identity, MemoryBackend, Proof, RocksDbBackend, StateKey, verify_proof,
 };
+use braid_statetest::{self as statetest, StateTestProgress};
 use clap::{Parser, Subcommand};
 use parity_scale_codec::{Decode, Encode};
 
@@ -78,7 +78,8 @@ enum Command {
         #[arg(long)]
         proof: String,
     },
-    /// Run Ethereum state-test JSON files through braid-evm over the unified state.
+    /// Run Ethereum state-test JSON files through the chain's Ethereum
+    /// transaction path (decoder, validity rules, braid-evm) over the unified state.
     Statetest {
         /// Files or directories (searched recursively for *.json).
         #[arg(required = true)]
@@ -347,6 +348,13 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                     f.got
                 );
             }
+            println!(
+                "transactions: {} cases from txbytes ({} passed), {} from fields ({} passed)",
+                summary.txbytes.cases(),
+                summary.txbytes.passed,
+                summary.fields.cases(),
+                summary.fields.passed
+            );
             println!("{} passed, {} failed", summary.passed, summary.failed);
             Ok(if summary.failed == 0 {
                 ExitCode::SUCCESS

@@ -191,6 +191,27 @@ fn statetest_passes_a_real_vector_file() {
     let o = braid(&["statetest", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(last_line(&o).ends_with(" passed, 0 failed"));
+    let out = stdout(&o);
+    let paths = out
+        .lines()
+        .find(|l| l.starts_with("transactions:"))
+        .unwrap();
+    assert!(paths.ends_with(", 0 from fields (0 passed)"), "{paths}");
+}
+
+#[test]
+fn statetest_fails_a_type3_transaction_that_creates_a_contract() {
+    let file = repo().join("testing/statetest/tests/fixtures/type3_create.json");
+    let o = braid(&["statetest", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("#1] unexpected exception"), "{out}");
+    assert!(out.contains("#2] wrong exception"), "{out}");
+    assert!(
+        out.contains("transactions: 3 cases from txbytes (1 passed), 0 from fields"),
+        "{out}"
+    );
+    assert_eq!(last_line(&o), "1 passed, 2 failed");
 }
 
 #[test]

@@ -110,6 +110,9 @@ pub(crate) struct PostCase {
     pub logs: String,
     #[serde(default)]
     pub expect_exception: Option<String>,
+    /// The signed transaction, EIP-2718 bytes in hex.
+    #[serde(default)]
+    pub txbytes: Option<String>,
 }
 
 /// Which element of `data`, `gasLimit` and `value` a case uses.

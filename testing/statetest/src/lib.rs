@@ -1,24 +1,48 @@
-//! The Ethereum state-test runner: every case runs braid-evm over Braid's
+//! `braid-statetest`: the Ethereum state-test runner. Every case runs its
+//! transaction through Braid's own Ethereum transaction path over Braid's
 //! unified state, then the Ethereum roots are rebuilt from Braid's keys and
 //! compared with the vector.
 //!
+//! What it is: conformance tooling beside the product crates (as revm keeps
+//! `revme` apart), behind `braid statetest <file-or-dir>...`. It depends on
+//! `braid-chain` for the transaction decoder and validity rules, on
+//! `braid-evm` and the kernel for execution, and on `braid-state` for the
+//! state; nothing in the chain depends on it.
+//!
+//! What it does not do: run blocks (no system contracts, no fees beyond the
+//! transaction's own, no block-level rules), or decide anything a chain
+//! relies on.
+//!
 //! Per case (one `post[fork][i]` entry of one test): a fresh [`StateDb`] over
-//! a [`MemoryBackend`], the `pre` allocation committed as genesis, the
-//! transaction (template + `indexes`) run through [`Kernel::invoke`] with
-//! [`EvmEngine::invoke_transaction`], the block committed; then the Ethereum
-//! MPT state root is rebuilt from the EVM engine's keys
-//! ([`StateDb::scan_engine`]) and compared with `hash`, and keccak-256 of the
-//! RLP list of logs with `logs`. A case with `expectException` must give an
-//! invalid-transaction [`EvmError`] and leave the state as it was (its root
-//! must still equal `hash`).
+//! a [`MemoryBackend`], the `pre` allocation committed as genesis, then the
+//! transaction:
+//! - **from `txbytes`** (every case of the shared vectors): decoded and
+//!   signer-recovered by [`EthereumTransaction::decode`], checked by
+//!   [`EthereumTransaction::validate`] under Ethereum's rules for the fork
+//!   and the env's chain id ([`EthereumRules::new`]: pre-EIP-155 legacy
+//!   transactions accepted), then run as [`EthereumTransaction::tx_env`]
+//!   through the kernel with [`EvmEngine::invoke_transaction`], as
+//!   `braid-chain` runs an Ethereum transaction of a block;
+//! - **from the template fields** (`transaction` + `indexes`), only when a
+//!   case has no `txbytes`: revm's own validation alone.
+//!
+//! The block is committed; then the Ethereum MPT state root is rebuilt from
+//! the EVM engine's keys ([`StateDb::scan_engine`]) and compared with
+//! `hash`, and keccak-256 of the RLP list of logs with `logs`.
+//!
+//! A case with `expectException` must be refused for one of the reasons it
+//! names ([`exceptions::satisfies`]) and leave the state as it was (its
+//! root must still equal `hash`). A transaction that cannot be built (bytes
+//! that do not decode, fields that do not parse) fails the case, whatever
+//! it expects.
 //!
 //! The fork comes from the `post` key. `Constantinople` (EIP-1283, never
 //! activated on mainnet, absent from revm) runs as Petersburg, like
 //! `ConstantinopleFix`. `BLOCKHASH(n)` answers `keccak256` of the decimal
-//! ASCII of `n` ([`DecimalKeccakHashes`]), as the state tests expect. State
-//! tests run no system contracts, and neither does this runner. A file that
-//! does not parse is one failure naming the file, and the run goes on.
+//! ASCII of `n` ([`DecimalKeccakHashes`]), as the state tests expect. A file
+//! that does not parse is one failure naming the file, and the run goes on.
 
+pub mod exceptions;
 mod model;
 mod roots;
 
@@ -27,7 +51,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use alloy_primitives::{Address, B256, Log, keccak256};
-use braid_core::{BlockEnv, BlockHashes, Engines};
+use braid_chain::TxError;
+use braid_chain::tx::{EthereumRules, EthereumTransaction};
+use braid_core::{BlockEnv, BlockHashes, CoreError, EngineFailure, Engines};
 use braid_evm::layout::{self, GenesisAccount};
 use braid_evm::{EvmEngine, EvmError};
 use braid_kernel::{BlockState, Kernel};
@@ -51,8 +77,37 @@ pub struct StateTestSummary {
     pub passed: usize,
     /// Cases that failed, plus files that did not parse.
     pub failed: usize,
+    /// Cases whose transaction came from `txbytes`.
+    pub txbytes: PathTotals,
+    /// Cases whose transaction was built from the template fields (no `txbytes`).
+    pub fields: PathTotals,
     /// Every failure, in run order.
     pub failures: Vec<StateTestFailure>,
+}
+
+/// Where a case's transaction came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxSource {
+    /// The case's signed `txbytes`, through the chain's decoder and rules.
+    TxBytes,
+    /// The `transaction` template with the case's `indexes`.
+    Fields,
+}
+
+/// Cases run through one [`TxSource`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PathTotals {
+    /// Cases that passed.
+    pub passed: usize,
+    /// Cases that failed.
+    pub failed: usize,
+}
+
+impl PathTotals {
+    /// Cases run.
+    pub fn cases(&self) -> usize {
+        self.passed + self.failed
+    }
 }
 
 /// Why a case (or a file) failed.
@@ -67,6 +122,13 @@ pub enum FailureKind {
     UnexpectedException,
     /// The case expects an invalid transaction (`expectException`), but it ran.
     MissingException,
+    /// The transaction was refused, but for none of the reasons
+    /// `expectException` names.
+    WrongException,
+    /// No transaction could be built: `txbytes` do not decode (or are not
+    /// hex, or are signed by someone other than the fixture's sender), or
+    /// the template fields do not parse.
+    TransactionNotBuilt,
     /// The file (or a case in it) does not parse; `got` holds the parse error.
     MalformedFile,
     /// The `post` key names a fork this runner does not know.
@@ -83,6 +145,8 @@ impl std::fmt::Display for FailureKind {
             FailureKind::LogsMismatch => "logs hash mismatch",
             FailureKind::UnexpectedException => "unexpected exception",
             FailureKind::MissingException => "missing exception",
+            FailureKind::WrongException => "wrong exception",
+            FailureKind::TransactionNotBuilt => "transaction not built",
             FailureKind::MalformedFile => "malformed file",
             FailureKind::UnsupportedFork => "unsupported fork",
             FailureKind::Execution => "execution error",
@@ -102,6 +166,8 @@ pub struct StateTestFailure {
     pub fork: String,
     /// Index of the case in `post[fork]`.
     pub index: usize,
+    /// Where the transaction came from (`None` for a file that does not parse).
+    pub source: Option<TxSource>,
     /// What went wrong.
     pub kind: FailureKind,
     /// What the vector expects (a hash, an exception, a description).
@@ -227,26 +293,45 @@ impl Verdict {
     }
 }
 
+/// Where one case is in the run.
+struct CaseId<'a> {
+    file: &'a Path,
+    test: &'a str,
+    fork: &'a str,
+    index: usize,
+    source: Option<TxSource>,
+}
+
 impl Runner {
     fn record(
         &mut self,
-        file: &Path,
-        test: &str,
-        fork: &str,
-        index: usize,
+        id: CaseId<'_>,
         verdict: Option<Verdict>,
         on_case: &mut dyn FnMut(&StateTestProgress),
     ) {
         let passed = verdict.is_none();
+        let path = match id.source {
+            Some(TxSource::TxBytes) => Some(&mut self.summary.txbytes),
+            Some(TxSource::Fields) => Some(&mut self.summary.fields),
+            None => None,
+        };
+        if let Some(path) = path {
+            if passed {
+                path.passed += 1;
+            } else {
+                path.failed += 1;
+            }
+        }
         match verdict {
             None => self.summary.passed += 1,
             Some(v) => {
                 self.summary.failed += 1;
                 self.summary.failures.push(StateTestFailure {
-                    file: file.to_path_buf(),
-                    test: test.to_string(),
-                    fork: fork.to_string(),
-                    index,
+                    file: id.file.to_path_buf(),
+                    test: id.test.to_string(),
+                    fork: id.fork.to_string(),
+                    index: id.index,
+                    source: id.source,
                     kind: v.kind,
                     expected: v.expected,
                     got: v.got,
@@ -254,10 +339,10 @@ impl Runner {
             }
         }
         on_case(&StateTestProgress {
-            file: file.to_path_buf(),
-            test: test.to_string(),
-            fork: fork.to_string(),
-            index,
+            file: id.file.to_path_buf(),
+            test: id.test.to_string(),
+            fork: id.fork.to_string(),
+            index: id.index,
             passed,
             passed_so_far: self.summary.passed,
             failed_so_far: self.summary.failed,
@@ -275,7 +360,14 @@ impl Runner {
             Ok(units) => units,
             Err(e) => {
                 let verdict = Verdict::new(FailureKind::MalformedFile, "a state-test JSON file", e);
-                self.record(file, "", "", 0, Some(verdict), on_case);
+                let id = CaseId {
+                    file,
+                    test: "",
+                    fork: "",
+                    index: 0,
+                    source: None,
+                };
+                self.record(id, Some(verdict), on_case);
                 return;
             }
         };
@@ -283,6 +375,10 @@ impl Runner {
             let prepared = Prepared::new(unit);
             for (fork, cases) in &unit.post {
                 for (index, case) in cases.iter().enumerate() {
+                    let source = match case.txbytes {
+                        Some(_) => TxSource::TxBytes,
+                        None => TxSource::Fields,
+                    };
                     let verdict = match &prepared {
                         Err(e) => Some(Verdict::new(
                             FailureKind::MalformedFile,
@@ -291,7 +387,14 @@ impl Runner {
                         )),
                         Ok(prepared) => self.run_case(prepared, unit, fork, case),
                     };
-                    self.record(file, name, fork, index, verdict, on_case);
+                    let id = CaseId {
+                        file,
+                        test: name,
+                        fork,
+                        index,
+                        source: Some(source),
+                    };
+                    self.record(id, verdict, on_case);
                 }
             }
         }
@@ -318,67 +421,72 @@ impl Runner {
                 fork,
             ));
         };
-        let expected_root = match b256("post.hash", &case.hash) {
-            Ok(h) => h,
+        let expected = b256("post.hash", &case.hash)
+            .and_then(|root| Ok((root, b256("post.logs", &case.logs)?)));
+        let (expected_root, expected_logs) = match expected {
+            Ok(expected) => expected,
             Err(e) => {
                 return Some(Verdict::new(
                     FailureKind::MalformedFile,
                     "a well-formed case",
-                    e,
-                ));
-            }
-        };
-        let expected_logs = match b256("post.logs", &case.logs) {
-            Ok(h) => h,
-            Err(e) => {
-                return Some(Verdict::new(
-                    FailureKind::MalformedFile,
-                    "a well-formed case",
-                    e,
-                ));
-            }
-        };
-        let tx = match prepared.tx(unit, case) {
-            Ok(tx) => tx,
-            Err(e) if case.expect_exception.is_some() => {
-                // A transaction that cannot even be built is invalid: the
-                // state must stay the pre-state.
-                return match pre_state_root(prepared) {
-                    Err(error) => Some(Verdict::new(
-                        FailureKind::Execution,
-                        "the case to run",
-                        error,
-                    )),
-                    Ok(root) if root != expected_root => Some(Verdict::new(
-                        FailureKind::RootMismatch,
-                        expected_root.to_string(),
-                        format!("{root} (transaction not buildable: {e})"),
-                    )),
-                    Ok(_) => None,
-                };
-            }
-            Err(e) => {
-                return Some(Verdict::new(
-                    FailureKind::MalformedFile,
-                    "a well-formed transaction",
                     e,
                 ));
             }
         };
         let engine = self.engine(spec);
-        match execute(&engine, prepared, tx) {
+        let built = match &case.txbytes {
+            Some(txbytes) => {
+                let rules = EthereumRules::new(&engine, prepared.chain_id);
+                prepared.decode(txbytes, &rules)
+            }
+            None => prepared.tx(unit, case).map(|tx| match tx.kind {
+                // What the chain's decoder refuses in txbytes; revm 43 does
+                // not check it.
+                TxKind::Create if matches!(tx.tx_type, 3 | 4) => {
+                    Built::Refused(TxError::ContractCreation {
+                        tx_type: tx.tx_type,
+                    })
+                }
+                _ => Built::Run(tx),
+            }),
+        };
+        let run = match built {
+            Err(e) => {
+                return Some(Verdict::new(
+                    FailureKind::TransactionNotBuilt,
+                    "a transaction",
+                    e,
+                ));
+            }
+            Ok(Built::Refused(error)) => pre_state_root(prepared).map(|root| CaseRun {
+                root,
+                logs: Vec::new(),
+                invalid: Some(error),
+                exit: None,
+            }),
+            Ok(Built::Run(tx)) => execute(&engine, prepared, tx),
+        };
+        match run {
             Err(e) => Some(Verdict::new(FailureKind::Execution, "the case to run", e)),
             Ok(run) => judge(case, expected_root, expected_logs, run),
         }
     }
 }
 
+/// A case's transaction, ready to run or already refused.
+enum Built {
+    /// Passed the chain's decoder and rules (or was built from fields).
+    Run(TxEnv),
+    /// Decoded, but refused by the chain's rules before it ran.
+    Refused(TxError),
+}
+
 /// What running one case gave.
 struct CaseRun {
     root: B256,
     logs: Vec<Log>,
-    /// The invalid-transaction error, if the transaction was refused.
-    invalid: Option<EvmError>,
+    /// Why the transaction was refused, if it was.
+    invalid: Option<TxError>,
     /// How a valid transaction ended (for messages).
     exit: Option<String>,
 }
@@ -405,6 +513,19 @@ fn judge(
                 error.to_string(),
             ));
         }
+        (Some(expected), Some(error)) if !exceptions::satisfies(expected, error) => {
+            let names = exceptions::fixture_names(error);
+            let got = if names.is_empty() {
+                format!("{error} (no fixture name)")
+            } else {
+                format!("{error} ({})", names.join(" | "))
+            };
+            return Some(Verdict::new(
+                FailureKind::WrongException,
+                expected.clone(),
+                got,
+            ));
+        }
         _ => {}
     }
     let logs = roots::logs_hash(&run.logs);
@@ -425,22 +546,25 @@ fn judge(
     None
 }
 
-/// The root of the unit's `pre` alone.
-fn pre_state_root(prepared: &Prepared) -> Result<B256, String> {
+/// A fresh state holding the unit's `pre`.
+fn pre_state(prepared: &Prepared) -> Result<StateDb, String> {
     let mut db = StateDb::open(Arc::new(MemoryBackend::new()))
         .map_err(|e| format!("opening the state: {e}"))?;
     db.commit_block(prepared.genesis.clone(), |_| vec![])
         .map_err(|e| format!("committing the pre-state: {e}"))?;
-    roots::state_root(&db)
+    Ok(db)
 }
 
-/// Runs `tx` on a fresh state holding the unit's `pre`.
-fn execute(engine: &Arc<EvmEngine>, prepared: &Prepared, tx: TxEnv) -> Result<CaseRun, String> {
-    let mut db = StateDb::open(Arc::new(MemoryBackend::new()))
-        .map_err(|e| format!("opening the state: {e}"))?;
-    db.commit_block(prepared.genesis.clone(), |_| vec![])
-        .map_err(|e| format!("committing the pre-state: {e}"))?;
+/// The root of the unit's `pre` alone.
+fn pre_state_root(prepared: &Prepared) -> Result<B256, String> {
+    roots::state_root(&pre_state(prepared)?)
+}
 
+/// Runs `tx` on a fresh state holding the unit's `pre`, as the chain runs
+/// an Ethereum transaction: one root invocation of the EVM engine through
+/// the kernel, committed when valid.
+fn execute(engine: &Arc<EvmEngine>, prepared: &Prepared, tx: TxEnv) -> Result<CaseRun, String> {
+    let mut db = pre_state(prepared)?;
     let mut engines = Engines::new();
     engines.register(engine.clone());
     let mut block = BlockState::new(&db, prepared.env.clone());
@@ -455,10 +579,16 @@ fn execute(engine: &Arc<EvmEngine>, prepared: &Prepared, tx: TxEnv) -> Result<Ca
                     Some(format!("{:?}, {} gas", outcome.exit, outcome.gas_used)),
                 )
             }
-            Err(error) => match EvmError::from_core(&error) {
-                Some(evm) if evm.is_invalid_transaction() => (Some(evm.clone()), Vec::new(), None),
-                _ => return Err(error.to_string()),
+            Err(
+                error @ CoreError::Engine {
+                    kind: EngineFailure::InvalidTransaction,
+                    ..
+                },
+            ) => match EvmError::from_core(&error) {
+                Some(evm) => (Some(TxError::Evm(evm.clone())), Vec::new(), None),
+                None => return Err(error.to_string()),
             },
+            Err(error) => return Err(error.to_string()),
         }
     };
     let changes = block.into_changes();
@@ -477,7 +607,8 @@ fn execute(engine: &Arc<EvmEngine>, prepared: &Prepared, tx: TxEnv) -> Result<Ca
 struct Prepared {
     genesis: Vec<(braid_core::StateKey, Option<Vec<u8>>)>,
     env: BlockEnv,
-    caller: Address,
+    /// `transaction.sender`, or the address of `transaction.secretKey`.
+    sender: Option<Address>,
     chain_id: u64,
 }
 
@@ -530,22 +661,50 @@ impl Prepared {
             },
         };
         let tx = &unit.transaction;
-        let caller = match (&tx.sender, &tx.secret_key) {
-            (Some(sender), _) => address("transaction.sender", sender)?,
-            (None, Some(key)) => sender_of_secret_key(&b256("transaction.secretKey", key)?)?,
-            (None, None) => {
-                return Err("transaction has neither `sender` nor `secretKey`".to_string());
-            }
+        let sender = match (&tx.sender, &tx.secret_key) {
+            (Some(sender), _) => Some(address("transaction.sender", sender)?),
+            (None, Some(key)) => Some(sender_of_secret_key(&b256("transaction.secretKey", key)?)?),
+            (None, None) => None,
         };
         Ok(Prepared {
             genesis,
             env: block,
-            caller,
+            sender,
             chain_id,
         })
     }
 
-    /// The case's transaction: the template with `indexes` applied.
+    /// The case's `txbytes` through the chain's Ethereum transaction path:
+    /// [`EthereumTransaction::decode`] (type, RLP, signature) then
+    /// [`EthereumTransaction::validate`] under `rules`.
+    ///
+    /// # Errors
+    /// Why no transaction could be built: not hex, bytes that do not decode
+    /// ([`TxError::Decode`]), or a signer other than the fixture's sender.
+    /// A decoded transaction the rules refuse is [`Built::Refused`].
+    fn decode(&self, txbytes: &str, rules: &EthereumRules) -> Result<Built, String> {
+        let bytes = bytes("txbytes", txbytes)?;
+        let tx = match EthereumTransaction::decode(&bytes) {
+            Ok(tx) => tx,
+            Err(error @ TxError::Decode { .. }) => return Err(error.to_string()),
+            Err(error) => return Ok(Built::Refused(error)),
+        };
+        if let Some(sender) = self.sender
+            && sender != tx.sender
+        {
+            return Err(format!(
+                "txbytes are signed by {}, the fixture's sender is {sender}",
+                tx.sender
+            ));
+        }
+        Ok(match tx.validate(rules) {
+            Ok(()) => Built::Run(tx.tx_env()),
+            Err(error) => Built::Refused(error),
+        })
+    }
+
+    /// The case's transaction built from the template with `indexes`
+    /// applied (for a case without `txbytes`).
     fn tx(&self, unit: &TestUnit, case: &PostCase) -> Result<TxEnv, String> {
         let t = &unit.transaction;
         let pick = |field: &str, list: &[String], i: usize| -> Result<String, String> {
@@ -588,9 +747,12 @@ impl Prepared {
             None | Some("") => TxKind::Create,
             Some(to) => TxKind::Call(address("transaction.to", to)?),
         };
+        let caller = self
+            .sender
+            .ok_or("transaction has neither `sender` nor `secretKey`")?;
         Ok(TxEnv {
             tx_type,
-            caller: self.caller,
+            caller,
             gas_limit: u64_saturating(
                 "transaction.gasLimit",
                 &pick("gasLimit", &t.gas_limit, case.indexes.gas)?,
