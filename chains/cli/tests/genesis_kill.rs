@@ -12,14 +12,17 @@
 //! lasts long enough to aim at. The state-level campaign with its per-phase
 //! counts is `state/tests/crash.rs`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use braid_chain::{Chain, ChainError, ChainSpec};
 use braid_state::{EngineId, RocksDbBackend};
+use common::{braid, last_line, stderr, stdout};
 
 const ACCOUNTS: usize = 4_000;
 const SLOTS: usize = 12;
@@ -52,21 +55,6 @@ fn chain_dir() -> tempfile::TempDir {
     std::fs::write(dir.path().join("chain.toml"), spec).unwrap();
     std::fs::create_dir(dir.path().join("blocks")).unwrap();
     dir
-}
-
-fn braid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_braid"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn last_line(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// The state layer's step, if the log line is one.
@@ -128,11 +116,7 @@ fn run_killed(
 fn a_kill_inside_the_genesis_write_leaves_nothing_or_all_of_it() {
     let chain = chain_dir();
     let memory = braid(&["run", chain.path().to_str().unwrap(), "--memory"]);
-    assert!(
-        memory.status.success(),
-        "{}",
-        String::from_utf8_lossy(&memory.stderr)
-    );
+    assert!(memory.status.success(), "{}", stderr(&memory));
     let reference = last_line(&memory);
     assert!(reference.starts_with("head 0 root 0x"), "{reference}");
     // Calibration: an unkilled run, for the write's duration.
@@ -185,11 +169,7 @@ fn a_kill_inside_the_genesis_write_leaves_nothing_or_all_of_it() {
             "--db",
             db.to_str().unwrap(),
         ]);
-        assert!(
-            again.status.success(),
-            "{}",
-            String::from_utf8_lossy(&again.stderr)
-        );
+        assert!(again.status.success(), "{}", stderr(&again));
         assert_eq!(last_line(&again), reference);
         // A queried value of the last account verifies against that root.
         let q = braid(&[
@@ -205,8 +185,8 @@ fn a_kill_inside_the_genesis_write_leaves_nothing_or_all_of_it() {
             &format!("0x01{:064x}", SLOTS),
             "--proof",
         ]);
-        let out = String::from_utf8_lossy(&q.stdout);
-        assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stderr));
+        let out = stdout(&q);
+        assert!(q.status.success(), "{}", stderr(&q));
         assert!(
             out.contains(&format!("value 0x{:064x}", (ACCOUNTS - 1) * 100 + SLOTS)),
             "{out}"

@@ -2,24 +2,13 @@
 //! refused with an error naming the offending field, file or path, and
 //! leaves the filesystem as it was.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn braid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_braid"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{braid, stderr, stdout};
 
 /// A spec that `braid run` accepts: no plugins or modules, one funded account.
 const SPEC: &str = r#"[chain]
