@@ -12,7 +12,7 @@
 //! [gas]                      # Braid gas per native gas unit, per engine
 //! evm = 1
 //!
-//! [genesis]
+//! [genesis]                  # required, as are its timestamp and coinbase
 //! timestamp = 1700000000
 //! coinbase = "0x0000000000000000000000000000000000000000"
 //!
