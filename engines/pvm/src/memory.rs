@@ -213,19 +213,27 @@ impl Memory {
     /// # Errors
     /// As [`Memory::read`].
     pub fn read_vec(&self, address: u32, len: u32) -> Result<Vec<u8>, AccessFault> {
-        if len == 0 {
-            return Ok(Vec::new());
-        }
         // Check before allocating: `len` may come from a guest register.
-        if self.find(address, len).is_none() {
-            match self.fault(address, len, false) {
-                AccessFault::Page(u32::MAX) => {}
-                fault => return Err(fault),
-            }
-        }
+        self.check_readable(address, len)?;
         let mut out = vec![0u8; len as usize];
-        self.read_slow(address, &mut out)?;
+        if len > 0 {
+            self.read_slow(address, &mut out)?;
+        }
         Ok(out)
+    }
+
+    /// Checks that `[address, address + len)` is readable, without reading.
+    ///
+    /// # Errors
+    /// As [`Memory::read`].
+    pub fn check_readable(&self, address: u32, len: u32) -> Result<(), AccessFault> {
+        if len == 0 || self.find(address, len).is_some() {
+            return Ok(());
+        }
+        match self.fault(address, len, false) {
+            AccessFault::Page(u32::MAX) => Ok(()),
+            fault => Err(fault),
+        }
     }
 
     /// Checks that `[address, address + len)` is writable, without writing.
