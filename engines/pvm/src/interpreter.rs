@@ -167,40 +167,51 @@ impl Interpreter {
     pub fn run(&mut self) -> ExitReason {
         let code = Arc::clone(&self.code);
         let block_gas = code.program.block_gas_table();
+        let instructions = &code.instructions[..];
         let mut index = self.next;
         let mut charge = self.charge_next;
         if index == INVALID {
             return ExitReason::Panic;
         }
+        // The position and the gas live in locals (registers) while the
+        // guest runs, and are written back at an exit.
+        let mut gas = self.gas;
+        let mut exec = Exec {
+            vm: self,
+            jump_table: &code.jump_table,
+            index,
+        };
         loop {
             if charge {
                 let cost = i64::from(block_gas[index as usize]);
-                if self.gas < cost {
-                    self.index = index;
-                    self.next = index;
-                    self.charge_next = true;
+                if gas < cost {
+                    let vm = exec.vm;
+                    vm.gas = gas;
+                    vm.index = index;
+                    vm.next = index;
+                    vm.charge_next = true;
                     return ExitReason::OutOfGas;
                 }
-                self.gas -= cost;
+                gas -= cost;
             }
-            self.index = index;
-            let instruction = code.instructions[index as usize];
-            match instruction.visit(&mut Exec {
-                vm: self,
-                code: &code,
-            }) {
+            exec.index = index;
+            match instructions[index as usize].visit(&mut exec) {
                 Control::Next => {
                     index += 1;
                     charge = false;
                 }
                 Control::Jump(target) => {
                     if target == INVALID {
-                        return self.exit_at(index, ExitReason::Panic);
+                        exec.vm.gas = gas;
+                        return exec.vm.exit_at(index, ExitReason::Panic);
                     }
                     index = target;
                     charge = true;
                 }
-                Control::Exit(reason) => return self.exit_at(index, reason),
+                Control::Exit(reason) => {
+                    exec.vm.gas = gas;
+                    return exec.vm.exit_at(index, reason);
+                }
             }
         }
     }
@@ -303,9 +314,13 @@ enum Control {
     Exit(ExitReason),
 }
 
+/// The interpreter while it runs one instruction.
 struct Exec<'a> {
     vm: &'a mut Interpreter,
-    code: &'a Code,
+    /// The jump table, as instruction indices.
+    jump_table: &'a [u32],
+    /// The running instruction's index.
+    index: u32,
 }
 
 #[inline(always)]
@@ -332,7 +347,7 @@ impl Exec<'_> {
 
     #[inline(always)]
     fn next_index(&self) -> u32 {
-        self.vm.index + 1
+        self.index + 1
     }
 
     #[inline(always)]
@@ -346,7 +361,7 @@ impl Exec<'_> {
         if address == HALT_ADDRESS {
             return Control::Exit(ExitReason::Halt);
         }
-        let table = &self.code.jump_table;
+        let table = self.jump_table;
         if address == 0 || !address.is_multiple_of(2) || (address / 2) as usize > table.len() {
             return Control::Exit(ExitReason::Panic);
         }

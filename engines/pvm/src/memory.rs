@@ -5,6 +5,8 @@
 //! has four: read-only data, read-write data and heap, stack, arguments), so
 //! an access is a scan of at most a few region bounds, then a slice index.
 
+use std::cell::Cell;
+
 use crate::blob::{PAGE_SIZE, ZONE_SIZE};
 
 /// Why an access failed (GP: `☇` or `F`).
@@ -30,6 +32,9 @@ struct Region {
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
     regions: Vec<Region>,
+    /// The region the last access hit, tried first: a guest's accesses
+    /// cluster (the stack, one buffer), so this skips the scan.
+    last: Cell<usize>,
 }
 
 impl Memory {
@@ -89,9 +94,19 @@ impl Memory {
     #[inline(always)]
     fn find(&self, address: u32, len: u32) -> Option<usize> {
         let end = u64::from(address) + u64::from(len);
-        self.regions
+        let last = self.last.get();
+        if let Some(r) = self.regions.get(last)
+            && r.start <= address
+            && end <= r.end
+        {
+            return Some(last);
+        }
+        let i = self
+            .regions
             .iter()
-            .position(|r| r.start <= address && end <= r.end)
+            .position(|r| r.start <= address && end <= r.end)?;
+        self.last.set(i);
+        Some(i)
     }
 
     /// The fault for an access of `len` bytes at `address` that did not fit

@@ -186,7 +186,7 @@ fn cases() -> u64 {
     std::env::var("BRAID_PVM_DIFF_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000)
+        .unwrap_or(60_000)
 }
 
 /// The campaign seed: `BRAID_PVM_DIFF_SEED`, or a fresh one each run
