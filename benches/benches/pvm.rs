@@ -5,15 +5,18 @@
 //! (`sieve`, `keccak`, `blake2b`, `sha256`; sources in `../src`), JAM
 //! standard programs, loaded byte-for-byte by both:
 //!
-//! - `braid`: `braid_pvm::Module::parse_standard` once; each iteration is
-//!   `Instance::standard` (memory set up from the program) and `run` to the
-//!   halt, with gas metering.
+//! - `braid`: `braid_pvm::Module::from_standard` once (interpreter
+//!   backend); each iteration is `Instance::standard` (memory set up from
+//!   the program: the argument region mapped to the input's pages) and `run`
+//!   to the halt, with gas metering.
 //! - `polkavm`: `ProgramParts` (ISA `JamV1` = GP 0.7.2) from the same
-//!   program, `Module::from_blob` once with the interpreter backend and
-//!   synchronous gas metering (the same block-charging model); each iteration
-//!   is `instantiate`, argument and registers set as GP A.7 does, and `run` to
-//!   the halt. polkavm's compiler needs its Linux sandbox, which does not
-//!   work in this container, so only interpreters are compared.
+//!   program, `Module::from_blob` once with the interpreter backend,
+//!   synchronous gas metering (the same block-charging model) and an
+//!   auxiliary (argument) region of exactly the input's pages, as Braid maps
+//!   it (not polkavm's 16 MiB maximum, which it would zero on every
+//!   instantiation); each iteration is `instantiate`, argument and
+//!   registers set as GP A.7 does, and `run` to the halt. Only interpreters
+//!   are compared here.
 //!
 //! Before timing, both run each guest once and the bench asserts the same
 //! output, the same gas left and the expected answer.
@@ -26,7 +29,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use braid_pvm::{ExitReason, Instance, Module, PvmSpec, Reg, StandardProgram};
+use braid_pvm::{
+    Config as PvmConfig, ExitReason, GuestAccess, Instance, Module, PvmSpec, Reg, StandardProgram,
+};
 use criterion::{Criterion, criterion_group};
 use polkavm::program::InstructionSetKind;
 use polkavm::{
@@ -68,7 +73,7 @@ impl Braid {
             instance.reg(Reg::new(7).unwrap()),
             instance.reg(Reg::new(8).unwrap()),
         );
-        let out = instance.memory().read_vec(ptr as u32, len as u32).unwrap();
+        let out = instance.read_vec(ptr as u32, len as u32).unwrap();
         (out, instance.gas())
     }
 }
@@ -78,7 +83,9 @@ struct Polkavm {
 }
 
 impl Polkavm {
-    fn new(engine: &Engine, program: &StandardProgram) -> Polkavm {
+    /// A module whose auxiliary region holds `input_len` bytes, rounded up to
+    /// whole pages: what Braid maps for the same input.
+    fn new(engine: &Engine, program: &StandardProgram, input_len: usize) -> Polkavm {
         let mut parts = ProgramParts::empty(InstructionSetKind::JamV1);
         parts.ro_data_size = program.ro_data.len() as u32;
         parts.rw_data_size = (program.rw_data.len() as u32).div_ceil(PAGE) * PAGE
@@ -90,7 +97,7 @@ impl Polkavm {
         let blob = polkavm::ProgramBlob::from_parts(parts).unwrap();
         let mut config = ModuleConfig::new();
         config.set_gas_metering(Some(GasMeteringKind::Sync));
-        config.set_aux_data_size(1 << 24);
+        config.set_aux_data_size((input_len as u32).div_ceil(PAGE) * PAGE);
         Polkavm {
             module: polkavm::Module::from_blob(engine, &config, blob).unwrap(),
         }
@@ -133,9 +140,9 @@ fn bench(c: &mut Criterion) {
     for (name, input) in guests() {
         let program = program(name);
         let braid = Braid {
-            module: Module::from_standard(&program, PvmSpec::Gp0_7_2).unwrap(),
+            module: Module::from_standard(&PvmConfig::new(PvmSpec::Gp0_7_2), &program).unwrap(),
         };
-        let polkavm = Polkavm::new(&engine, &program);
+        let polkavm = Polkavm::new(&engine, &program, input.len());
         let (out_b, gas_b) = braid.run(&input);
         let (out_p, gas_p) = polkavm.run(&input);
         assert_eq!(out_b, out_p, "{name}: outputs differ");
