@@ -186,19 +186,6 @@ pub trait GuestAccess {
         self.read(address, &mut out)?;
         Ok(out)
     }
-
-    /// `N` bytes at `address`.
-    ///
-    /// # Errors
-    /// As [`GuestAccess::read`].
-    fn read_array<const N: usize>(&self, address: u32) -> Result<[u8; N], AccessFault>
-    where
-        Self: Sized,
-    {
-        let mut out = [0; N];
-        self.read(address, &mut out)?;
-        Ok(out)
-    }
 }
 
 /// A validated, analysed program lowered for one backend, cheap to clone

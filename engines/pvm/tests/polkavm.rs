@@ -28,8 +28,8 @@ use std::path::PathBuf;
 
 use braid_pvm::{Backend, Config, GuestAccess, Instance, Module, PvmSpec, StandardProgram};
 use differential::{
-    BraidVm, Campaign, DEEP_GAS, HALT, PAGE, PolkavmVm, Status, Vm, engine, polkavm_regs,
-    polkavm_run, run_campaign,
+    BraidVm, Campaign, DEEP_GAS, HALT, PAGE, PolkavmVm, Status, Vm, braid_status, engine,
+    polkavm_regs, polkavm_run, run_campaign,
 };
 use polkavm::program::InstructionSetKind;
 use polkavm::{
@@ -39,17 +39,6 @@ use polkavm::{
 run_tests! {
     service_blobs_match_polkavm_until_the_first_host_call,
     random_programs_match_polkavm,
-}
-
-fn braid_status(exit: braid_pvm::ExitReason) -> Status {
-    use braid_pvm::ExitReason;
-    match exit {
-        ExitReason::Halt => Status::Halt,
-        ExitReason::Panic => Status::Panic,
-        ExitReason::OutOfGas => Status::OutOfGas,
-        ExitReason::PageFault(address) => Status::PageFault(address),
-        ExitReason::HostCall(n) => Status::HostCall(n),
-    }
 }
 
 // ---------------------------------------------------------------------------

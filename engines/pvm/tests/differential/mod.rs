@@ -139,7 +139,8 @@ pub struct BraidVm {
     pub backend: Backend,
 }
 
-fn braid_status(exit: ExitReason) -> Status {
+/// An [`ExitReason`] in the terms both VMs share.
+pub fn braid_status(exit: ExitReason) -> Status {
     match exit {
         ExitReason::Halt => Status::Halt,
         ExitReason::Panic => Status::Panic,
