@@ -135,7 +135,7 @@ pub trait GuestAccess {
     /// Sets register `reg`.
     fn set_reg(&mut self, reg: Reg, value: u64);
 
-    /// Gas left, PVM gas (negative never: an instance stops out of gas first).
+    /// Gas left, PVM gas (an instance stops out of gas before it would go negative).
     fn gas(&self) -> i64;
 
     /// Sets the gas left, PVM gas.
