@@ -135,7 +135,8 @@ pub trait GuestAccess {
     /// Sets register `reg`.
     fn set_reg(&mut self, reg: Reg, value: u64);
 
-    /// Gas left, PVM gas (an instance stops out of gas before it would go negative).
+    /// Gas left, PVM gas. Running never takes it below 0 (a block that cannot
+    /// be paid for is not entered); only [`GuestAccess::set_gas`] can.
     fn gas(&self) -> i64;
 
     /// Sets the gas left, PVM gas.
