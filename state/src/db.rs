@@ -310,9 +310,15 @@ impl StateDb {
         for (key, value) in meta(&update.root()) {
             batch.put(Column::Meta, key, value);
         }
+        // The `step` events mark the commit's phases for observers (the
+        // crash campaign kills a process at each of them): `staged` before
+        // the batch goes to the backend, the backend's own `writing` and
+        // `written` around its write, `applied` once this view moved.
+        tracing::debug!(step = "staged", ops = batch.len(), "block batch staged");
         self.backend.write(batch)?;
         let root = update.root();
         self.tree.apply(update);
+        tracing::debug!(step = "applied", keys = changes.len(), "block committed");
         let keys_changed = changes.len();
         if let Some(cache) = &self.cache {
             let mut cache = cache.borrow_mut();

@@ -38,6 +38,12 @@ pub enum StateError {
         /// The backend's own message.
         message: String,
     },
+    /// A directory holds no database (asked to open an existing one).
+    #[error("no database at {path}")]
+    NoDatabase {
+        /// The directory.
+        path: std::path::PathBuf,
+    },
     /// Stored data does not decode (a node, a header, a root pointer).
     #[error("corrupt {what} in the store: {detail}")]
     Corrupt {

@@ -1,13 +1,16 @@
 //! `braid`: the one binary. Applies a chain's bundled blocks, queries keys
 //! with proofs, verifies proofs offline, and runs Ethereum state tests.
 
+mod files;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use braid_chain::{Block, Chain, ChainSpec};
+use braid_chain::{Block, Chain, ChainError, ChainSpec};
 use braid_state::{
-    Backend, EngineId, Identity, MemoryBackend, Proof, RocksDbBackend, StateKey, verify_proof,
+    Backend, EngineId, Identity, MemoryBackend, Proof, RocksDbBackend, StateError, StateKey,
+    verify_proof,
 };
 use braid_statetest::{self as statetest, StateTestProgress};
 use clap::{Parser, Subcommand};
@@ -53,7 +56,8 @@ enum Command {
         /// Also print the inclusion or exclusion proof.
         #[arg(long)]
         proof: bool,
-        /// RocksDB directory [default: <chain>/.braid-db].
+        /// RocksDB directory [default: <chain>/.braid-db]; opened read-only,
+        /// it must hold the chain already.
         #[arg(long)]
         db: Option<PathBuf>,
     },
@@ -183,11 +187,6 @@ fn parse_state_key(engine: &str, identity: &str, key: &str) -> AnyResult<StateKe
     ))
 }
 
-fn open_chain(chain_dir: &Path, backend: Arc<dyn Backend>) -> AnyResult<Chain> {
-    let spec = ChainSpec::load(&chain_dir.join("chain.toml"))?;
-    Ok(Chain::open(spec, backend)?)
-}
-
 fn default_db(chain_dir: &Path) -> PathBuf {
     chain_dir.join(".braid-db")
 }
@@ -195,6 +194,10 @@ fn default_db(chain_dir: &Path) -> PathBuf {
 fn run(command: Command) -> AnyResult<ExitCode> {
     match command {
         Command::Run { chain, db, memory } => {
+            // The spec and every block file are checked before the database
+            // is created or opened: bad input changes nothing.
+            let spec = ChainSpec::load(&chain.join("chain.toml"))?;
+            let blocks = Block::load_dir(&chain.join("blocks"))?;
             let backend: Arc<dyn Backend> = if memory {
                 Arc::new(MemoryBackend::new())
             } else {
@@ -202,8 +205,7 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                     db.unwrap_or_else(|| default_db(&chain)),
                 )?)
             };
-            let blocks = Block::load_dir(&chain.join("blocks"))?;
-            let mut chain = open_chain(&chain, backend)?;
+            let mut chain = Chain::open(spec, backend)?;
             println!(
                 "chain {} (id {}), head at block {}",
                 chain.spec().name,
@@ -254,15 +256,26 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             db,
         } => {
             let db_dir = db.unwrap_or_else(|| default_db(&chain));
-            if !db_dir.exists() {
-                return Err(format!(
+            // Read-only: a query creates and writes nothing, not even in a
+            // directory that turns out to hold no database.
+            let no_chain = || {
+                format!(
                     "no database at {}: run `braid run {}` first",
                     db_dir.display(),
                     chain.display()
                 )
-                .into());
-            }
-            let chain = open_chain(&chain, Arc::new(RocksDbBackend::open(&db_dir)?))?;
+            };
+            let backend = match RocksDbBackend::open_read_only(&db_dir) {
+                Ok(backend) => backend,
+                Err(StateError::NoDatabase { .. }) => return Err(no_chain().into()),
+                Err(e) => return Err(e.into()),
+            };
+            let spec = ChainSpec::load(&chain.join("chain.toml"))?;
+            let chain = match Chain::open_existing(spec, Arc::new(backend)) {
+                Ok(chain) => chain,
+                Err(ChainError::NoChain) => return Err(no_chain().into()),
+                Err(e) => return Err(e.into()),
+            };
             let key = parse_state_key(&engine, &identity, &key)?;
             let value = chain.db().get(key.engine, &key.identity, &key.engine_key)?;
             println!("root  {}", hex0x(&chain.db().root()));
@@ -315,7 +328,7 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             }
         }
         Command::Statetest { paths } => {
-            let files = statetest::collect_files(&paths);
+            let files = files::json_files(&paths)?;
             let bar = indicatif::ProgressBar::new(files.len() as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
@@ -334,7 +347,7 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                     p.passed_so_far, p.failed_so_far
                 ));
             };
-            let summary = statetest::run_paths(&paths, &mut on_case);
+            let summary = statetest::run_paths(&files, &mut on_case);
             bar.finish_and_clear();
             for f in &summary.failures {
                 println!(
@@ -365,7 +378,7 @@ fn run(command: Command) -> AnyResult<ExitCode> {
         Command::PvmVectors { paths } => {
             use braid_pvm::vectors::{Backend, diff, parse_vector, run_vector};
             let (mut passed, mut failed) = (0usize, 0usize);
-            for file in statetest::collect_files(&paths) {
+            for file in files::json_files(&paths)? {
                 let result = std::fs::read_to_string(&file)
                     .map_err(|e| e.to_string())
                     .and_then(|text| parse_vector(&text).map_err(|e| e.to_string()))
