@@ -29,6 +29,7 @@
 
 pub mod api;
 pub mod blob;
+pub mod caps;
 pub mod decode;
 mod engine;
 mod error;
