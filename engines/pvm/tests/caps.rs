@@ -182,11 +182,17 @@ fn pushes(trace: &[TraceEvent]) -> usize {
 }
 
 /// T3: relays `0..n` each call the next, the last calls `target`; run on a
-/// thread with a 256 KiB native stack. The trampoline keeps one Rust frame
-/// for all levels (a recursive kernel nests one interpreter loop per level).
-fn relay_chain(backend: Backend, relays: u32) -> (Outcome, usize, Option<Vec<u64>>) {
+/// thread with a native stack of `stack_kib` KiB. The trampoline keeps one
+/// Rust frame for all levels; the recursive path (one interpreter loop and
+/// kernel call per level) overflowed 128 KiB with 64 levels when measured
+/// (RFC 0010 "The stack and the trampoline"), the trampoline runs in 32.
+fn relay_chain(
+    backend: Backend,
+    relays: u32,
+    stack_kib: usize,
+) -> (Outcome, usize, Option<Vec<u64>>) {
     std::thread::Builder::new()
-        .stack_size(256 << 10)
+        .stack_size(stack_kib << 10)
         .spawn(move || {
             let mut chain = Chain::new(backend);
             let ids: Vec<Identity> = (0..relays).map(|n| chain.deploy("relay", n)).collect();
@@ -209,20 +215,23 @@ fn relay_chain(backend: Backend, relays: u32) -> (Outcome, usize, Option<Vec<u64
 fn t3_a_64_deep_pvm_relay_chain_runs_on_a_256_kib_stack_and_the_65th_call_is_refused(
     backend: Backend,
 ) {
-    // 63 relays and the target: 64 invocations, every status 0 (halt).
-    let (outcome, pushed, target) = relay_chain(backend, 63);
-    assert_eq!(
-        outcome,
-        Outcome::Halt {
-            output: vec![0; 63]
-        }
-    );
-    assert_eq!(pushed, 64);
-    assert_eq!(target, Some(vec![]), "the target at depth 64 ran");
+    // 63 relays and the target: 64 invocations, every status 0 (halt), on
+    // CAPS.md's 256 KiB and on 64 KiB, where a recursive kernel overflows.
+    for stack_kib in [256, 64] {
+        let (outcome, pushed, target) = relay_chain(backend, 63, stack_kib);
+        assert_eq!(
+            outcome,
+            Outcome::Halt {
+                output: vec![0; 63]
+            }
+        );
+        assert_eq!(pushed, 64);
+        assert_eq!(target, Some(vec![]), "the target at depth 64 ran");
+    }
 
     // 64 relays: the 64th's call would be the 65th invocation. It is
     // refused (status 2), never pushed, and the target never runs.
-    let (outcome, pushed, target) = relay_chain(backend, 64);
+    let (outcome, pushed, target) = relay_chain(backend, 64, 256);
     let mut statuses = vec![0; 63];
     statuses.push(2);
     assert_eq!(outcome, Outcome::Halt { output: statuses });
