@@ -64,7 +64,7 @@ fn run_is_idempotent_and_memory_matches_rocksdb() {
             "no row for block {height}:\n{text}"
         );
     }
-    assert!(last_line(&first).starts_with("head 5 root 0x"), "{text}");
+    assert!(last_line(&first).starts_with("head 6 root 0x"), "{text}");
     let again = braid(&["run", &dev(), "--db", db]);
     assert!(
         stdout(&again).contains("nothing to apply"),
