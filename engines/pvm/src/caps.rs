@@ -9,11 +9,11 @@
 //! the invocation as every host call does (RFC 0003).
 
 use braid_core::{Cap, CapKind, CapRefusal, CapResult, EngineId, Host, Result};
-use braid_precompiles::host_calls::{self, BASE_GAS, FULL, NONE, OK, WHAT};
+use braid_precompiles::host_calls::{BASE_GAS, FULL, NONE, OK, WHAT};
 
 use crate::api::GuestAccess;
+use crate::host::{Panic, read, read_array, write, write_window};
 use crate::isa::Reg;
-use crate::memory::AccessFault;
 
 /// `WHO` (GP B.5, 2^64 − 4): no instance with that identity.
 pub const WHO: u64 = u64::MAX - 3;
@@ -149,45 +149,8 @@ pub fn slot(value: u64) -> Option<u8> {
     u8::try_from(value).ok()
 }
 
-/// A guest memory failure inside a cap call: the invocation panics.
-pub(crate) struct Panic;
-
-impl From<AccessFault> for Panic {
-    fn from(_: AccessFault) -> Panic {
-        Panic
-    }
-}
-
 fn r(i: u8) -> Reg {
     Reg::clamped(i)
-}
-
-fn ptr(value: u64) -> std::result::Result<u32, Panic> {
-    u32::try_from(value).map_err(|_| Panic)
-}
-
-fn write(
-    guest: &mut dyn GuestAccess,
-    address: u64,
-    bytes: &[u8],
-) -> std::result::Result<(), Panic> {
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    Ok(guest.write(ptr(address)?, bytes)?)
-}
-
-fn read(guest: &dyn GuestAccess, address: u64, buf: &mut [u8]) -> std::result::Result<(), Panic> {
-    Ok(guest.read(ptr(address)?, buf)?)
-}
-
-fn read_vec(
-    guest: &dyn GuestAccess,
-    address: u64,
-    len: u64,
-) -> std::result::Result<Vec<u8>, Panic> {
-    let len = u32::try_from(len).map_err(|_| Panic)?;
-    Ok(guest.read_vec(ptr(address)?, len)?)
 }
 
 /// Runs synchronous cap call `which` (already paid for; not one of the
@@ -301,13 +264,12 @@ pub(crate) fn run(
                 set(guest, FULL);
                 return Ok(Ok(()));
             }
-            let bytes = guest!(read_vec(guest, address, len));
+            let bytes = guest!(read(guest, address, len));
             set(guest, answer(host.data_mint(&bytes, size as u32, dst)?));
         }
         CapCall::instance_cap => {
             slots!(engine = 7, dst = 9);
-            let mut identity = [0u8; 20];
-            guest!(read(guest, regs[8], &mut identity));
+            let identity: [u8; 20] = guest!(read_array(guest, regs[8]));
             let result =
                 host.instance_cap(EngineId(engine), &braid_core::Identity(identity), dst)?;
             set(guest, answer(result));
@@ -354,12 +316,13 @@ pub(crate) fn run(
     Ok(Ok(()))
 }
 
-/// Copies `output[..len]` to `out` for a returning call (as `call` does).
+/// Copies at most `len` bytes of `output` to `out` for a returning call
+/// (as `call` does).
 pub(crate) fn write_output(
     guest: &mut dyn GuestAccess,
     out: u64,
     len: u64,
     output: &[u8],
 ) -> std::result::Result<(), Panic> {
-    write(guest, out, host_calls::window(output, 0, len))
+    write_window(guest, out, 0, len, output)
 }

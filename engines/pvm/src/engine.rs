@@ -362,7 +362,7 @@ fn host_call(id: u32, instance: &mut Instance, cx: &mut Context<'_>) -> Result<E
             _ => {
                 return Ok(match caps::run(which, instance, cx.host)? {
                     Ok(()) => Exit::Continue,
-                    Err(caps::Panic) => Exit::Stop(Outcome::Fault(FaultReason::Trap)),
+                    Err(host::Panic) => Exit::Stop(Outcome::Fault(FaultReason::Trap)),
                 });
             }
         }

@@ -55,7 +55,7 @@ fn r8() -> Reg {
 }
 
 /// A guest memory failure inside a host call: the invocation panics.
-struct Panic;
+pub(crate) struct Panic;
 
 impl From<AccessFault> for Panic {
     fn from(_: AccessFault) -> Panic {
@@ -63,16 +63,20 @@ impl From<AccessFault> for Panic {
     }
 }
 
-fn ptr(value: u64) -> std::result::Result<u32, Panic> {
+pub(crate) fn ptr(value: u64) -> std::result::Result<u32, Panic> {
     u32::try_from(value).map_err(|_| Panic)
 }
 
-fn read(guest: &dyn GuestAccess, address: u64, len: u64) -> std::result::Result<Vec<u8>, Panic> {
+pub(crate) fn read(
+    guest: &dyn GuestAccess,
+    address: u64,
+    len: u64,
+) -> std::result::Result<Vec<u8>, Panic> {
     let len = u32::try_from(len).map_err(|_| Panic)?;
     Ok(guest.read_vec(ptr(address)?, len)?)
 }
 
-fn read_array<const N: usize>(
+pub(crate) fn read_array<const N: usize>(
     guest: &dyn GuestAccess,
     address: u64,
 ) -> std::result::Result<[u8; N], Panic> {
@@ -81,7 +85,7 @@ fn read_array<const N: usize>(
     Ok(out)
 }
 
-fn write(
+pub(crate) fn write(
     guest: &mut dyn GuestAccess,
     address: u64,
     bytes: &[u8],
@@ -93,7 +97,7 @@ fn write(
 }
 
 /// Copies `value[offset..]`, at most `len` bytes, to `buf` (checked first).
-fn write_window(
+pub(crate) fn write_window(
     guest: &mut dyn GuestAccess,
     buf: u64,
     offset: u64,
