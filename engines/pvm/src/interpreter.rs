@@ -64,6 +64,8 @@ struct Code {
     /// The raw jump table, as pcs.
     jump_table_pcs: Vec<u32>,
     code_len: u32,
+    /// The byte at pc 0 (0 for empty code), as [`PvmError::InvalidEntry`] names it.
+    entry_byte: u8,
     /// The data of a standard program.
     standard: Option<StandardData>,
 }
@@ -121,7 +123,7 @@ impl Module {
         }
         if code.pcs[0] != 0 || code.instructions[0] == Instruction::invalid {
             return Err(PvmError::InvalidEntry {
-                byte: code.entry_byte(),
+                byte: code.entry_byte,
             });
         }
         for (index, &target) in code.jump_table_pcs.iter().enumerate() {
@@ -153,13 +155,6 @@ impl Module {
 }
 
 impl Code {
-    fn entry_byte(&self) -> u8 {
-        match self.instructions[0].opcode() {
-            Some(op) if self.pcs[0] == 0 => op.byte(),
-            _ => 0xFF,
-        }
-    }
-
     fn new(blob: &ProgramBlob, spec: PvmSpec, standard: Option<StandardData>) -> Code {
         let code_len = blob.code.len() as u32;
         let mut instructions = Vec::new();
@@ -227,6 +222,7 @@ impl Code {
             jump_table,
             jump_table_pcs: blob.jump_table.clone(),
             code_len,
+            entry_byte: blob.code.first().copied().unwrap_or(0),
             standard,
         }
     }
