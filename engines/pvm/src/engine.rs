@@ -8,27 +8,46 @@ use braid_core::{
 };
 use rustc_hash::FxHashMap;
 
+use crate::api::{Config, ExitReason, GuestAccess, Instance, Module};
 use crate::error::PvmError;
 use crate::host::{self, Context, HostCall, Next};
-use crate::interpreter::{ExitReason, Instance, Module};
 use crate::isa::{PvmSpec, Reg};
 
 /// The PVM engine: validates standard programs at deploy time, caches the
-/// decoded [`Module`] of each by code hash, and runs calls on the
-/// interpreter with the host calls of RFC 0003.
+/// [`Module`] of each by code hash, and runs calls on the configured
+/// backend with the host calls of RFC 0003.
 #[derive(Debug, Default)]
 pub struct PvmEngine {
-    spec: PvmSpec,
+    config: Config,
     modules: RwLock<FxHashMap<[u8; 32], Module>>,
 }
 
 impl PvmEngine {
-    /// An engine for programs of `spec`.
+    /// An engine for programs of `spec` on the reference interpreter
+    /// ([`Config::new`]).
     pub fn new(spec: PvmSpec) -> PvmEngine {
         PvmEngine {
-            spec,
+            config: Config::new(spec),
             modules: RwLock::default(),
         }
+    }
+
+    /// An engine with `config` (the wasmtime `Engine::new`).
+    ///
+    /// # Errors
+    /// [`PvmError::BackendUnavailable`] if this build cannot run the
+    /// configured backend.
+    pub fn with_config(config: Config) -> std::result::Result<PvmEngine, PvmError> {
+        config.check()?;
+        Ok(PvmEngine {
+            config,
+            modules: RwLock::default(),
+        })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Parses and checks a standard program as deploy does.
@@ -37,7 +56,7 @@ impl PvmEngine {
     /// Every [`PvmError`] of [`crate::StandardProgram::parse`] and
     /// [`Module::validate_for_deploy`].
     pub fn load(&self, code: &[u8]) -> std::result::Result<Module, PvmError> {
-        let module = Module::parse_standard(code, self.spec)?;
+        let module = Module::parse_standard(&self.config, code)?;
         module.validate_for_deploy()?;
         Ok(module)
     }
@@ -163,10 +182,12 @@ fn gas_i64(gas: u64) -> i64 {
 
 /// The output of a halt: memory `[r7, r7 + r8)`, or nothing if that is not
 /// readable (GP 0.7.2 Ψ_M).
-fn halt_output(instance: &Instance) -> Vec<u8> {
+fn halt_output(instance: &impl GuestAccess) -> Vec<u8> {
     let (address, len) = (instance.reg(reg(7)), instance.reg(reg(8)));
     match (u32::try_from(address), u32::try_from(len)) {
-        (Ok(address), Ok(len)) => instance.memory().read_vec(address, len).unwrap_or_default(),
+        // An unreadable range is a defined outcome (empty output), not a
+        // failure to process.
+        (Ok(address), Ok(len)) => instance.read_vec(address, len).unwrap_or_default(),
         _ => Vec::new(),
     }
 }
