@@ -8,8 +8,8 @@ use braid_core::{
 };
 use rustc_hash::FxHashMap;
 
+use crate::PvmError;
 use crate::api::{Config, ExitReason, GuestAccess, Instance, Module};
-use crate::error::PvmError;
 use crate::host::{self, Context, HostCall, Next};
 use crate::isa::{PvmSpec, Reg};
 

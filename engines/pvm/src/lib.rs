@@ -28,20 +28,19 @@
 //! `braid-precompiles` for the shared host-call table) only.
 
 pub mod api;
-pub mod blob;
-pub mod decode;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+pub mod compiled;
 mod engine;
-mod error;
 pub mod host;
 pub mod interpreter;
-pub mod isa;
 pub mod memory;
-pub mod program;
 pub mod vectors;
+
+pub use braid_pvm_program::{blob, decode, isa, program};
 
 pub use api::{Backend, Config, ExitReason, GuestAccess, Instance, Module};
 pub use blob::{ProgramBlob, StandardProgram};
+pub use braid_pvm_program::{AccessFault, PvmError, Result};
 pub use engine::PvmEngine;
-pub use error::{PvmError, Result};
 pub use isa::{Instruction, InstructionVisitor, Opcode, ProgramVisitor, PvmSpec, Reg};
 pub use program::Program;
