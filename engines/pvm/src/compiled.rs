@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use braid_pvm_recompiler::{CompiledInstance, CompiledModule};
 
+pub use braid_pvm_recompiler::faults_handled;
+
 use crate::api::{Backend, ExitReason, GuestAccess};
 use crate::interpreter::{Code, Interpreter};
 use crate::isa::Reg;
@@ -108,6 +110,13 @@ impl Compiled {
             Some(error) => Err(error),
             None => Ok(exit),
         }
+    }
+
+    /// Sets a register on the compiled instance only, not on the reference:
+    /// a divergence for tests of crosscheck mode.
+    #[doc(hidden)]
+    pub fn diverge_for_test(&mut self, reg: Reg, value: u64) {
+        self.vm.set_reg(reg, value);
     }
 
     pub(crate) fn pc(&self) -> u32 {

@@ -79,6 +79,10 @@ fn sext(imm: u32) -> u64 {
     imm as i32 as i64 as u64
 }
 
+/// The longest out-of-line exit sequence, bytes (refund 8, two 10-byte
+/// constants and two 7-byte stores, a 5-byte jump).
+const MAX_STUB: usize = 48;
+
 /// What an out-of-line exit sequence reports.
 struct Stub {
     label: Label,
@@ -168,7 +172,7 @@ pub(crate) fn compile(program: &Program, limit: usize) -> Result<Compiled, TooLa
             Some(op) => op.is_terminator() && can_fall_through(instruction),
             None => false,
         };
-        if c.asm.len() > limit {
+        if c.asm.len() + c.stubs.len() * MAX_STUB > limit {
             return Err(TooLarge {
                 instructions: i + 1,
             });

@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::io;
 use std::ptr;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Host page size the recompiler is built for, bytes: one host page is one
 /// PVM page (GP Z_P = 4096), so `mprotect` gives each PVM page its access.
@@ -169,6 +170,11 @@ impl Drop for Running {
     }
 }
 
+/// Faults redirected to a fault exit since the process started (an atomic
+/// add is async-signal-safe): lets a test prove a fault came through the
+/// handler.
+pub(crate) static FAULTS_HANDLED: AtomicU64 = AtomicU64::new(0);
+
 /// The handlers that were installed before ours, for chaining: SIGSEGV, SIGBUS.
 static PREVIOUS: OnceLock<[libc::sigaction; 2]> = OnceLock::new();
 
@@ -230,6 +236,7 @@ extern "C" fn handle_fault(
         let target = unsafe { &mut *target };
         if (target.code_start..target.code_end).contains(&rip) {
             target.fault_rip = rip;
+            FAULTS_HANDLED.fetch_add(1, Ordering::Relaxed);
             // SAFETY: `info` is valid for an SA_SIGINFO handler.
             target.fault_address = unsafe { (*info).si_addr() } as u64;
             // SAFETY: as above; the fault exit is code of the same module
