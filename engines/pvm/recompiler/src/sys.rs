@@ -42,16 +42,14 @@ pub(crate) struct Mapping {
     len: usize,
 }
 
+#[allow(unsafe_code, reason = "a Mapping can move between threads")]
 // SAFETY: the mapping is plain memory owned by this value; nothing in it
 // is tied to the thread that made it.
-#[allow(
-    unsafe_code,
-    reason = "a Mapping owns its memory and can move between threads"
-)]
 unsafe impl Send for Mapping {}
+
+#[allow(unsafe_code, reason = "a shared Mapping exposes only its address")]
 // SAFETY: `&Mapping` only hands out its base address and length; reads and
 // writes through it are the callers' (each argues its own safety).
-#[allow(unsafe_code, reason = "a shared Mapping exposes only its address")]
 unsafe impl Sync for Mapping {}
 
 impl Mapping {
