@@ -19,7 +19,7 @@ pub use braid_core::key;
 
 pub use backend::{Backend, Column, MemoryBackend, RocksDbBackend, WriteBatch};
 pub use db::{BlockCommit, StateDb};
-pub use journal::{Checkpoint, WriteJournal};
+pub use journal::{Checkpoint, NO_OWNER, WriteJournal};
 pub use key::{EngineId, Identity, StateKey, namespace};
 pub use tree::{Hash, Proof, ProofError, verify_proof};
 

@@ -263,9 +263,11 @@ pub(crate) fn parse_address(field: &str, text: &str) -> Result<Address> {
 
 /// Parses a 256-bit number written in decimal or 0x-hex.
 pub(crate) fn parse_u256(field: &str, text: &str) -> Result<U256> {
+    // "0x" and "" have no digits: neither is zero (write "0" or "0x0").
     let parsed = match text.strip_prefix("0x") {
-        Some(hex) if !hex.is_empty() => U256::from_str_radix(hex, 16),
-        Some(_) => Ok(U256::ZERO),
+        Some("") => return Err(field_err(field, text, "no digits after 0x")),
+        Some(hex) => U256::from_str_radix(hex, 16),
+        None if text.is_empty() => return Err(field_err(field, text, "no digits")),
         None => U256::from_str_radix(text, 10),
     };
     parsed.map_err(|e| field_err(field, text, format!("not a 256-bit number: {e}")))

@@ -15,7 +15,7 @@ use braid_state::{
 };
 use braid_statetest::{self as statetest, StateTestProgress};
 use clap::{Parser, Subcommand};
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::{DecodeAll, Encode};
 
 #[derive(Parser)]
 #[command(
@@ -185,6 +185,12 @@ fn hex0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
+/// `0x` + the first 16 bytes of `bytes` in hex, `...` if there are more.
+fn short_hex(bytes: &[u8]) -> String {
+    let more = if bytes.len() > 16 { "..." } else { "" };
+    format!("{}{more}", hex0x(&bytes[..bytes.len().min(16)]))
+}
+
 fn parse_hex(what: &str, text: &str) -> AnyResult<Vec<u8>> {
     hex::decode(text.strip_prefix("0x").unwrap_or(text))
         .map_err(|e| format!("{what} {text:?} is not hex: {e}").into())
@@ -221,7 +227,8 @@ fn parse_engine(text: &str) -> AnyResult<EngineId> {
 }
 
 fn parse_state_key(engine: &str, identity: &str, key: &str) -> AnyResult<StateKey> {
-    let identity = Identity::from_slice(&parse_hex("identity", identity)?)?;
+    let identity = Identity::from_slice(&parse_hex("identity", identity)?)
+        .map_err(|e| format!("identity {identity:?}: {e}"))?;
     Ok(StateKey::new(
         parse_engine(engine)?,
         identity,
@@ -231,6 +238,16 @@ fn parse_state_key(engine: &str, identity: &str, key: &str) -> AnyResult<StateKe
 
 fn default_db(chain_dir: &Path) -> PathBuf {
     chain_dir.join(".braid-db")
+}
+
+/// Whether `dir` holds a database already (opened read-only, written to by
+/// nothing). A store that cannot be read for another reason counts as one:
+/// opening it for writing then reports why.
+fn holds_database(dir: &Path) -> bool {
+    !matches!(
+        RocksDbBackend::open_read_only(dir),
+        Err(StateError::NoDatabase { .. })
+    )
 }
 
 fn run(command: Command) -> AnyResult<ExitCode> {
@@ -251,9 +268,15 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             let backend: Arc<dyn Backend> = if memory {
                 Arc::new(MemoryBackend::new())
             } else {
-                Arc::new(RocksDbBackend::open(
-                    db.unwrap_or_else(|| default_db(&chain)),
-                )?)
+                let dir = db.unwrap_or_else(|| default_db(&chain));
+                if !holds_database(&dir) {
+                    // The first run writes genesis. It is built in memory
+                    // first, so a genesis that cannot be written (a plugin
+                    // that does not load, a module its engine refuses)
+                    // creates no database either.
+                    Chain::open(spec.clone(), Arc::new(MemoryBackend::new()))?;
+                }
+                Arc::new(RocksDbBackend::open(dir)?)
             };
             let mut chain = Chain::open(spec, backend)?;
             println!(
@@ -306,6 +329,9 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             proof,
             db,
         } => {
+            // Arguments first: a malformed one is reported as such, whatever
+            // the database holds.
+            let key = parse_state_key(&engine, &identity, &key)?;
             let db_dir = db.unwrap_or_else(|| default_db(&chain));
             // Read-only: a query creates and writes nothing, not even in a
             // directory that turns out to hold no database.
@@ -327,7 +353,6 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                 Err(ChainError::NoChain) => return Err(no_chain().into()),
                 Err(e) => return Err(e.into()),
             };
-            let key = parse_state_key(&engine, &identity, &key)?;
             let value = chain.db().get(key.engine, &key.identity, &key.engine_key)?;
             println!("root  {}", hex0x(&chain.db().root()));
             println!("key   {}", hex0x(&key.encode()));
@@ -356,8 +381,14 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             let key = parse_state_key(&engine, &identity, &key)?;
             let value = value.map(|v| parse_hex("value", &v)).transpose()?;
             let proof_bytes = parse_hex("proof", &proof)?;
-            let proof = Proof::decode(&mut &proof_bytes[..])
-                .map_err(|e| format!("proof does not decode: {e}"))?;
+            // The whole argument is the proof: trailing bytes are refused.
+            let proof = Proof::decode_all(&mut &proof_bytes[..]).map_err(|e| {
+                format!(
+                    "proof {} ({} bytes) does not decode: {e}",
+                    short_hex(&proof_bytes),
+                    proof_bytes.len()
+                )
+            })?;
             match verify_proof(&root, &key.encode(), value.as_deref(), &proof) {
                 Ok(()) => {
                     let claim = if value.is_some() {

@@ -156,7 +156,8 @@ fn query_without_a_database_says_what_to_do() {
         "--engine",
         "evm",
         "--identity",
-        "0x00",
+        // Well-formed: query parses its arguments before it opens anything.
+        "0x0000000000000000000000000000000000000000",
         "--key",
         "0x00",
     ]);

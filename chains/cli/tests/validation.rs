@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{braid, stderr, stdout};
+use common::{braid, listing, stderr, stdout};
 
 /// A spec that `braid run` accepts: no plugins or modules, one funded account.
 const SPEC: &str = r#"[chain]
@@ -42,24 +42,6 @@ fn chain_dir(spec: &str, blocks: &[(&str, u64)]) -> tempfile::TempDir {
         std::fs::write(dir.path().join("blocks").join(name), block).unwrap();
     }
     dir
-}
-
-/// Every path under `dir` (recursively, symlinks not followed), with sizes.
-fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let entry = entry.unwrap();
-            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
-            if meta.is_dir() {
-                stack.push(entry.path());
-            }
-            out.push((entry.path(), meta.len()));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// `braid run` on `dir` with a RocksDB directory inside it: refused with

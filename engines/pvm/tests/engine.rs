@@ -375,6 +375,11 @@ fn bad_code_is_refused_at_deploy_with_a_typed_error(backend: Backend) {
         reason(&program(vec![255], vec![1], vec![])),
         PvmError::InvalidEntry { byte: 0xFF }
     ));
+    // The error names the byte that is there (0xee: no opcode), not 0xff.
+    assert!(matches!(
+        reason(&program(vec![0xEE], vec![1], vec![])),
+        PvmError::InvalidEntry { byte: 0xEE }
+    ));
     // No code.
     assert!(matches!(
         reason(&program(vec![], vec![], vec![])),

@@ -939,3 +939,50 @@ fn arithmetic_nans_are_stored_canonical_on_every_run() {
     assert_eq!(f64_again, to_le64(&f64s));
     assert_eq!(bits_again, expected_bits);
 }
+
+/// CAPS.md T33 (RFC 0010): WASM has no caps in this step. A module
+/// importing a cap or YIELD host call of the shared table (named as the PVM
+/// names it) is refused at deploy with `UnknownImport`, whatever its
+/// signature.
+#[test]
+fn cap_and_yield_imports_are_refused_at_deploy() {
+    let engine = WasmEngine::new().unwrap();
+    let names = [
+        "call_cap",
+        "yield",
+        "set_image",
+        "derive_spawn",
+        "image_make",
+        "same_type",
+        "type_of",
+        "data_read",
+        "data_mint",
+        "instance_cap",
+        "slot_copy",
+        "slot_move",
+        "slot_drop",
+        "slot_kind",
+        "cnode_pack",
+        "cnode_unpack",
+        "yieldref_mint",
+        "resume",
+        "resume_fault",
+    ];
+    for name in names {
+        for signature in ["(param i64) (result i64)", "(result i64)"] {
+            let code = wat::parse_str(format!(
+                r#"(module (import "braid" "{name}" (func {signature}))
+                     (memory (export "memory") 1)
+                     (func (export "call") (result i64) (i64.const 0)))"#
+            ))
+            .unwrap();
+            assert!(
+                matches!(
+                    refusal(&engine, &code),
+                    WasmError::UnknownImport { ref module, name: ref n } if module == "braid" && n == name
+                ),
+                "{name}"
+            );
+        }
+    }
+}
