@@ -41,12 +41,6 @@ fn blob(instructions: &[Vec<u8>]) -> ProgramBlob {
     }
 }
 
-fn load_imm_64(reg: u8, value: u64) -> Vec<u8> {
-    let mut i = vec![Opcode::load_imm_64.byte(), reg];
-    i.extend_from_slice(&value.to_le_bytes());
-    i
-}
-
 /// `op a, b, imm` (RegRegImm) with a 4-byte immediate.
 fn reg_reg_imm(op: Opcode, a: u8, b: u8, imm: u32) -> Vec<u8> {
     let mut i = vec![op.byte(), a | (b << 4)];
