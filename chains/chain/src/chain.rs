@@ -10,7 +10,7 @@ use braid_core::{
 };
 use braid_evm::{EvmEngine, EvmError};
 use braid_kernel::{BlockState, Kernel};
-use braid_pvm::{PvmEngine, PvmSpec};
+use braid_pvm::{Config as PvmConfig, PvmEngine, PvmSpec};
 use braid_state::{Backend, StateDb};
 use braid_wasm::WasmEngine;
 use parity_scale_codec::{Decode, Encode};
@@ -144,7 +144,10 @@ impl Chain {
         let evm = Arc::new(EvmEngine::new(spec.evm_spec.spec_id()));
         let mut engines = Engines::new();
         engines.register(evm.clone());
-        engines.register(Arc::new(PvmEngine::new(PvmSpec::Gp0_7_2)));
+        let pvm =
+            PvmEngine::with_config(PvmConfig::new(PvmSpec::Gp0_7_2).with_backend(spec.pvm_backend))
+                .map_err(|e| CoreError::engine(EngineId::PVM, EngineFailure::Internal, e))?;
+        engines.register(Arc::new(pvm));
         let wasm = WasmEngine::new()
             .map_err(|e| CoreError::engine(EngineId::WASM, EngineFailure::Internal, e))?;
         engines.register(Arc::new(wasm));

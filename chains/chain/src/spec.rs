@@ -22,6 +22,10 @@
 //! code = "0x6000"
 //! storage = { "0x00" = "0x01" }
 //!
+//! [pvm]                      # optional
+//! backend = "compiler"       # interpreter | compiler; default: the compiler
+//!                            # where it runs (x86-64 Linux), else the interpreter
+//!
 //! [[plugins]]                # engine plugins, pinned by SHA-256 (RFC 0005)
 //! engine = "0x10"            # 0x10..=0xfe
 //! path = "plugins/libbraid_plugin_stack.so"   # relative to the spec's folder
@@ -112,6 +116,9 @@ pub struct ChainSpec {
     pub plugins: Vec<PluginPin>,
     /// Modules deployed at genesis (PVM and WASM), in spec order.
     pub modules: Vec<GenesisModule>,
+    /// The backend that runs PVM code (`[pvm] backend`): not consensus,
+    /// every backend gives the same roots (RFC 0011).
+    pub pvm_backend: braid_pvm::Backend,
 }
 
 /// A module deployed at genesis (`[[genesis.modules]]`): its identity is
@@ -149,6 +156,30 @@ struct RawSpec {
     genesis: Option<RawGenesis>,
     #[serde(default)]
     plugins: Vec<RawPlugin>,
+    pvm: Option<RawPvm>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPvm {
+    backend: Option<String>,
+}
+
+/// The `[pvm] backend` field: a backend this machine can run.
+fn pvm_backend(raw: Option<&RawPvm>) -> Result<braid_pvm::Backend> {
+    let Some(name) = raw.and_then(|p| p.backend.as_deref()) else {
+        return Ok(braid_pvm::Backend::native_default());
+    };
+    let backend = braid_pvm::Backend::from_name(name)
+        .ok_or_else(|| field_err("pvm.backend", name, "expected interpreter or compiler"))?;
+    if !backend.is_available() {
+        return Err(field_err(
+            "pvm.backend",
+            name,
+            "not available on this machine (the compiler needs x86-64 Linux with POPCNT, LZCNT and BMI1)",
+        ));
+    }
+    Ok(backend)
 }
 
 #[derive(Deserialize)]
@@ -575,7 +606,9 @@ impl ChainSpec {
                 code: Vec::new(),
             });
         }
+        let pvm_backend = pvm_backend(raw.pvm.as_ref())?;
         Ok(ChainSpec {
+            pvm_backend,
             name: raw.chain.name,
             chain_id: raw.chain.chain_id,
             evm_spec,
@@ -736,5 +769,26 @@ storage = { "0x01" = "0x02", "0x03" = "0x00" }
                 .to_string()
                 .contains("share")
         );
+    }
+
+    #[test]
+    fn the_pvm_backend_is_chosen_by_name() {
+        assert_eq!(
+            ChainSpec::parse(GOOD).unwrap().pvm_backend,
+            braid_pvm::Backend::native_default()
+        );
+        let with = |name: &str| ChainSpec::parse(&format!("{GOOD}\n[pvm]\nbackend = \"{name}\"\n"));
+        assert_eq!(
+            with("interpreter").unwrap().pvm_backend,
+            braid_pvm::Backend::Interpreter
+        );
+        if braid_pvm::Backend::Compiler.is_available() {
+            assert_eq!(
+                with("compiler").unwrap().pvm_backend,
+                braid_pvm::Backend::Compiler
+            );
+        }
+        let e = with("jit").unwrap_err().to_string();
+        assert!(e.contains("pvm.backend") && e.contains("jit"), "{e}");
     }
 }

@@ -582,3 +582,32 @@ fn the_orchestrator_block_yields_resumes_and_leaves_every_write() {
     assert_eq!(pvm_storage(&chain, worker, b"y"), Some(vec![49]));
     assert_eq!(pvm_storage(&chain, service, b"sq"), Some(vec![49]));
 }
+
+#[test]
+fn both_pvm_backends_give_the_same_headers_and_pvm_state() {
+    // The backend is not consensus (RFC 0011): the recompiler, where it
+    // runs, must give every header and every PVM key the interpreter gives.
+    let on = |backend: braid_pvm::Backend| {
+        let mut spec = spec();
+        spec.pvm_backend = backend;
+        Chain::open(spec, Arc::new(MemoryBackend::new())).unwrap()
+    };
+    let mut interpreter = on(braid_pvm::Backend::Interpreter);
+    assert_eq!(
+        interpreter.spec().pvm_backend,
+        braid_pvm::Backend::Interpreter
+    );
+    if !braid_pvm::Backend::Compiler.is_available() {
+        return;
+    }
+    let mut compiler = on(braid_pvm::Backend::Compiler);
+    for b in bundled() {
+        let i = interpreter.apply_block(&b).unwrap();
+        let c = compiler.apply_block(&b).unwrap();
+        assert_eq!(i.header, c.header, "block {}", b.number);
+    }
+    assert_eq!(
+        interpreter.db().scan_engine(EngineId::PVM).unwrap(),
+        compiler.db().scan_engine(EngineId::PVM).unwrap()
+    );
+}

@@ -2,6 +2,7 @@
 //! with proofs, verifies proofs offline, and runs Ethereum state tests.
 
 mod files;
+mod pvm_run;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,6 +40,10 @@ enum Command {
         /// Keep the state in memory (gives the same roots as RocksDB).
         #[arg(long)]
         memory: bool,
+        /// The PVM backend, `interpreter` or `compiler` [default: the chain
+        /// spec's `[pvm] backend`]. Every backend gives the same roots.
+        #[arg(long, value_parser = parse_backend)]
+        pvm_backend: Option<braid_pvm::Backend>,
     },
     /// Read one key of the committed state, optionally with its Merkle proof.
     Query {
@@ -90,11 +95,36 @@ enum Command {
         paths: Vec<PathBuf>,
     },
     /// Run Gray Paper PVM program vectors (JSON, w3f/jamtestvectors format)
-    /// on the interpreter; print each failure as a diff and `N passed, M failed`.
+    /// on a PVM backend; print each failure as a diff and `N passed, M failed`.
     PvmVectors {
         /// Files or directories (searched recursively for *.json).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// `interpreter` (the reference) or `compiler`.
+        #[arg(long, default_value = "interpreter", value_parser = parse_backend)]
+        backend: braid_pvm::Backend,
+    },
+    /// Run a PVM program once: a JAM standard program (`.pvm`), a JAM
+    /// service code blob (metadata, then a standard program) or a raw
+    /// program blob. Prints the exit, gas used, output (a halt's `[r7, r7 +
+    /// r8)`), registers, and the wall time of compiling and of running. A
+    /// host call ends the run (nothing answers it here).
+    PvmRun {
+        /// The program file.
+        program: PathBuf,
+        /// Input bytes, 0x-hex (standard programs: mapped at the argument
+        /// region, `r7`/`r8` point at it).
+        #[arg(long, default_value = "")]
+        input: String,
+        /// Gas, PVM gas.
+        #[arg(long, default_value_t = 1_000_000_000)]
+        gas: i64,
+        /// `interpreter` or `compiler` [default: the compiler where it runs].
+        #[arg(long, value_parser = parse_backend)]
+        backend: Option<braid_pvm::Backend>,
+        /// The pc to start at (a block start).
+        #[arg(long, default_value_t = 0)]
+        entry: u32,
     },
     /// Benchmarks; `braid bench cross-engine` measures one cross-engine read
     /// for every ordered pair of engines against the native read.
@@ -166,6 +196,18 @@ fn parse_hex(what: &str, text: &str) -> AnyResult<Vec<u8>> {
         .map_err(|e| format!("{what} {text:?} is not hex: {e}").into())
 }
 
+fn parse_backend(text: &str) -> Result<braid_pvm::Backend, String> {
+    let backend = braid_pvm::Backend::from_name(text).ok_or_else(|| {
+        format!("{text:?} is not a PVM backend: expected interpreter or compiler")
+    })?;
+    if !backend.is_available() {
+        return Err(format!(
+            "the PVM {backend} is not available on this machine (it needs x86-64 Linux with POPCNT, LZCNT and BMI1)"
+        ));
+    }
+    Ok(backend)
+}
+
 fn parse_engine(text: &str) -> AnyResult<EngineId> {
     Ok(match text {
         "system" => EngineId::SYSTEM,
@@ -210,10 +252,18 @@ fn holds_database(dir: &Path) -> bool {
 
 fn run(command: Command) -> AnyResult<ExitCode> {
     match command {
-        Command::Run { chain, db, memory } => {
+        Command::Run {
+            chain,
+            db,
+            memory,
+            pvm_backend,
+        } => {
             // The spec and every block file are checked before the database
             // is created or opened: bad input changes nothing.
-            let spec = ChainSpec::load(&chain.join("chain.toml"))?;
+            let mut spec = ChainSpec::load(&chain.join("chain.toml"))?;
+            if let Some(backend) = pvm_backend {
+                spec.pvm_backend = backend;
+            }
             let blocks = Block::load_dir(&chain.join("blocks"))?;
             let backend: Arc<dyn Backend> = if memory {
                 Arc::new(MemoryBackend::new())
@@ -235,6 +285,7 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                 chain.spec().chain_id,
                 chain.head().number
             );
+            println!("pvm backend {}", chain.spec().pvm_backend);
             println!(
                 "{:>6}  {:>4}  {:>6}  {:>12}  state root",
                 "height", "ok", "failed", "gas"
@@ -406,16 +457,15 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::PvmVectors { paths } => {
-            use braid_pvm::vectors::{Backend, diff, parse_vector, run_vector};
+        Command::PvmVectors { paths, backend } => {
+            use braid_pvm::vectors::{diff, parse_vector, run_vector};
             let (mut passed, mut failed) = (0usize, 0usize);
             for file in files::json_files(&paths)? {
                 let result = std::fs::read_to_string(&file)
                     .map_err(|e| e.to_string())
                     .and_then(|text| parse_vector(&text).map_err(|e| e.to_string()))
                     .and_then(|vector| {
-                        let outcome =
-                            run_vector(&vector, Backend::Interpreter).map_err(|e| e.to_string())?;
+                        let outcome = run_vector(&vector, backend).map_err(|e| e.to_string())?;
                         Ok(diff(&vector, &outcome))
                     });
                 match result {
@@ -440,6 +490,19 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::PvmRun {
+            program,
+            input,
+            gas,
+            backend,
+            entry,
+        } => pvm_run::run(
+            &program,
+            &parse_hex("input", &input)?,
+            gas,
+            backend.unwrap_or_else(braid_pvm::Backend::native_default),
+            entry,
+        ),
         Command::Bench {
             which:
                 BenchCommand::CrossEngine {

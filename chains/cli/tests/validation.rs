@@ -127,6 +127,17 @@ fn absurd_spec_values_are_refused_with_the_field_named() {
              [genesis.alloc]",
             &["genesis.modules[1].name", "m v1", "genesis.modules[0]"],
         ),
+        // A PVM backend that does not exist.
+        (
+            "[gas]",
+            "[pvm]\nbackend = \"jit\"\n\n[gas]",
+            &["pvm.backend", "\"jit\"", "interpreter or compiler"],
+        ),
+        (
+            "[gas]",
+            "[pvm]\nbackends = \"compiler\"\n\n[gas]",
+            &["backends"],
+        ),
     ];
     for (from, to, needles) in cases {
         assert!(SPEC.contains(from), "{from}");

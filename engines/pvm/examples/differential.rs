@@ -1,6 +1,9 @@
 //! The PVM differential fuzzer of `tests/differential/` on any number of
-//! cases: Braid (on a backend) against polkavm 0.30's interpreter, or
-//! against Braid's interpreter. Prints progress, then the exits by kind,
+//! cases. The reference is Braid's interpreter; the subjects are Braid on
+//! `--backend` (when it is not the interpreter) and, with `--oracle
+//! polkavm`, polkavm 0.30's interpreter: `--backend compiler --oracle
+//! polkavm` compares the recompiler, the interpreter and polkavm on every
+//! case. Prints progress, then the exits by kind,
 //! the gas-used percentiles, polkavm panics and every disagreement
 //! (minimised, as a program vector). Exits 1 on a disagreement or more
 //! panics than `--panic-budget`.
@@ -82,18 +85,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let make = || -> (Box<dyn Vm>, Box<dyn Vm>) {
-        let subject: Box<dyn Vm> = match args.oracle.as_str() {
-            "polkavm" => Box::new(PolkavmVm::new()),
-            _ => Box::new(BraidVm {
-                backend: Backend::Interpreter,
-            }),
-        };
+    let make = || -> (Box<dyn Vm>, Vec<Box<dyn Vm>>) {
+        let mut subjects: Vec<Box<dyn Vm>> = Vec::new();
+        if args.backend != Backend::Interpreter {
+            subjects.push(Box::new(BraidVm {
+                backend: args.backend,
+            }));
+        }
+        if args.oracle == "polkavm" || subjects.is_empty() {
+            subjects.push(Box::new(PolkavmVm::new()));
+        }
         (
             Box::new(BraidVm {
-                backend: args.backend,
+                backend: Backend::Interpreter,
             }),
-            subject,
+            subjects,
         )
     };
     println!(

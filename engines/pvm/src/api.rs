@@ -4,55 +4,25 @@
 //! one run of it, ending at an [`ExitReason`]; [`GuestAccess`] reads and
 //! writes its registers, gas and memory, the same way on every backend.
 //!
-//! The interpreter is the reference backend. The x86-64 recompiler is the
-//! second: until it exists, [`Backend::Compiler`] is refused with
-//! [`PvmError::BackendUnavailable`], never silently run on the interpreter.
+//! The interpreter is the reference backend. The x86-64 recompiler
+//! (`braid-pvm-recompiler`) is the second; where it is not available
+//! (another architecture, a CPU without POPCNT/LZCNT/BMI1),
+//! [`Backend::Compiler`] is refused with [`PvmError::BackendUnavailable`],
+//! never silently run on the interpreter. With [`Config::crosscheck`] the
+//! interpreter runs beside it in lockstep.
 
-use std::fmt;
 use std::sync::Arc;
 
+pub use braid_pvm_program::{Backend, ExitReason};
+
+use crate::AccessFault;
 use crate::blob::{ProgramBlob, StandardProgram};
-use crate::error::{PvmError, Result};
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+use crate::compiled::Compiled;
 use crate::interpreter::{Code, Interpreter};
 use crate::isa::{PvmSpec, Reg};
-use crate::memory::AccessFault;
 use crate::program::Program;
-
-/// Which backend runs PVM code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Backend {
-    /// The reference interpreter ([`crate::interpreter`]).
-    #[default]
-    Interpreter,
-    /// The x86-64 recompiler (not built yet: refused with
-    /// [`PvmError::BackendUnavailable`]).
-    Compiler,
-}
-
-impl Backend {
-    /// Whether this build can run code on the backend.
-    pub fn is_available(self) -> bool {
-        match self {
-            Backend::Interpreter => true,
-            Backend::Compiler => false,
-        }
-    }
-
-    /// The backend's name as the CLI and chain spec spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Interpreter => "interpreter",
-            Backend::Compiler => "compiler",
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::{PvmError, Result};
 
 /// How PVM code is run (the wasmtime `Config`). The default runs GP 0.7.2
 /// programs on the interpreter.
@@ -106,24 +76,6 @@ impl Config {
             })
         }
     }
-}
-
-/// Why [`Instance::run`] returned (GP ε).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitReason {
-    /// A dynamic jump to [`crate::blob::HALT_ADDRESS`] (GP ∎).
-    Halt,
-    /// `trap`, an invalid instruction, a jump to a non-block start, or an
-    /// access below 64 KiB (GP ☇).
-    Panic,
-    /// The next basic block costs more gas than is left (GP ∞).
-    OutOfGas,
-    /// An access to the inaccessible (or, writing, read-only) page at this
-    /// page-aligned address (GP F).
-    PageFault(u32),
-    /// `ecalli` with this immediate (GP h̵). [`Instance::run`] again resumes
-    /// after it.
-    HostCall(u32),
 }
 
 /// The guest's registers, gas and memory, as host calls and test harnesses
@@ -197,21 +149,48 @@ pub struct Module {
     lowered: Lowered,
 }
 
-/// A module's code as its backend runs it. The recompiler adds a variant.
+/// A module's code as its backend runs it.
 #[derive(Clone, Debug)]
 enum Lowered {
     Interpreter(Arc<Code>),
+    /// Native code, and with crosscheck the interpreter's lowering too.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    Compiled {
+        module: Arc<braid_pvm_recompiler::CompiledModule>,
+        reference: Option<Arc<Code>>,
+    },
 }
 
 impl Module {
     /// Lowers `program` for `config`'s backend.
     ///
+    /// A program whose native code would pass the recompiler's bound
+    /// (`braid_pvm_recompiler::MAX_NATIVE_CODE`, a JIT bomb) is lowered for
+    /// the interpreter instead: compilation stops at the bound, and every
+    /// program runs the same on either backend, so which programs a chain
+    /// accepts never depends on the backend (RFC 0011).
+    ///
     /// # Errors
-    /// [`PvmError::BackendUnavailable`] if this build cannot run the backend.
+    /// [`PvmError::BackendUnavailable`] if this build cannot run the
+    /// backend; [`PvmError::MemoryRefused`] if native code cannot be mapped.
     pub fn new(config: &Config, program: Arc<Program>) -> Result<Module> {
         config.check()?;
+        let interpreter = |program: &Arc<Program>| Arc::new(Code::new(Arc::clone(program)));
         let lowered = match config.backend {
-            Backend::Interpreter => Lowered::Interpreter(Arc::new(Code::new(Arc::clone(&program)))),
+            Backend::Interpreter => Lowered::Interpreter(interpreter(&program)),
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Backend::Compiler => {
+                match braid_pvm_recompiler::CompiledModule::new(Arc::clone(&program)) {
+                    Ok(module) => Lowered::Compiled {
+                        module: Arc::new(module),
+                        reference: config.crosscheck.then(|| interpreter(&program)),
+                    },
+                    Err(PvmError::CompiledCodeTooLarge { .. }) => {
+                        Lowered::Interpreter(interpreter(&program))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             backend => return Err(PvmError::BackendUnavailable { backend }),
         };
         Ok(Module { program, lowered })
@@ -260,10 +239,22 @@ impl Module {
         &self.program
     }
 
-    /// The backend the module is lowered for.
+    /// The backend the module is lowered for (the interpreter for a
+    /// program past the recompiler's bound, see [`Module::new`]).
     pub fn backend(&self) -> Backend {
         match self.lowered {
             Lowered::Interpreter(_) => Backend::Interpreter,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Lowered::Compiled { .. } => Backend::Compiler,
+        }
+    }
+
+    /// Bytes of native code, for a compiled module.
+    pub fn native_code_size(&self) -> Option<usize> {
+        match &self.lowered {
+            Lowered::Interpreter(_) => None,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Lowered::Compiled { module, .. } => Some(module.code_size()),
         }
     }
 
@@ -284,13 +275,17 @@ impl Module {
 }
 
 /// One run of a [`Module`] (the wasmtime `Instance`): registers, memory,
-/// gas and position, on the module's backend. The recompiler adds a
-/// `Compiled` variant; every method dispatches through [`on_backend!`].
+/// gas and position, on the module's backend. Every method dispatches
+/// through [`on_backend!`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Instance {
     /// On the reference interpreter.
     Interpreter(Interpreter),
+    /// On the x86-64 recompiler (with the interpreter beside it in
+    /// crosscheck mode).
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    Compiled(Compiled),
 }
 
 /// `on_backend!(instance, vm => expr)`: `expr` with `vm` bound to the
@@ -299,6 +294,8 @@ macro_rules! on_backend {
     ($instance:expr, $vm:ident => $e:expr) => {
         match $instance {
             Instance::Interpreter($vm) => $e,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Instance::Compiled($vm) => $e,
         }
     };
 }
@@ -306,10 +303,27 @@ macro_rules! on_backend {
 impl Instance {
     /// An instance of `module` with no accessible memory, every register 0,
     /// no gas, at pc 0.
+    ///
+    /// # Panics
+    /// If the operating system refuses a compiled instance its 4 GiB
+    /// address-space reservation (as a failed allocation would);
+    /// [`Instance::try_new`] returns that as an error.
     pub fn new(module: &Module) -> Instance {
-        match &module.lowered {
+        Instance::try_new(module).unwrap_or_else(|e| panic!("PVM instance: {e}"))
+    }
+
+    /// As [`Instance::new`].
+    ///
+    /// # Errors
+    /// [`PvmError::MemoryRefused`] for a compiled instance.
+    pub fn try_new(module: &Module) -> Result<Instance> {
+        Ok(match &module.lowered {
             Lowered::Interpreter(code) => Instance::Interpreter(Interpreter::new(code)),
-        }
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Lowered::Compiled { module, reference } => {
+                Instance::Compiled(Compiled::new(module, reference.as_ref())?)
+            }
+        })
     }
 
     /// An instance of a standard program set up per GP 0.7.2 eq. A.42-A.43:
@@ -317,7 +331,8 @@ impl Instance {
     /// stack top, `r7` = input address, `r8` = input length, `gas` PVM gas.
     ///
     /// # Errors
-    /// [`PvmError::InputTooLarge`] past the 16 MiB argument region.
+    /// [`PvmError::InputTooLarge`] past the 16 MiB argument region;
+    /// [`PvmError::MemoryRefused`] for a compiled instance.
     ///
     /// # Panics
     /// If `module` was not built from a standard program.
@@ -326,6 +341,10 @@ impl Instance {
             Lowered::Interpreter(code) => {
                 Instance::Interpreter(Interpreter::standard(code, input, gas)?)
             }
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Lowered::Compiled { module, reference } => {
+                Instance::Compiled(Compiled::standard(module, reference.as_ref(), input, gas)?)
+            }
         })
     }
 
@@ -333,14 +352,34 @@ impl Instance {
     pub fn backend(&self) -> Backend {
         match self {
             Instance::Interpreter(_) => Backend::Interpreter,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Instance::Compiled(_) => Backend::Compiler,
         }
     }
 
     /// Runs until an exit. After [`ExitReason::HostCall`] the caller handles
     /// the call (through [`GuestAccess`]) and runs again; execution
     /// continues after the `ecalli`.
+    ///
+    /// # Panics
+    /// In crosscheck mode, at the first disagreement with the interpreter
+    /// ([`Instance::try_run`] returns it as an error).
     pub fn run(&mut self) -> ExitReason {
-        on_backend!(self, vm => vm.run())
+        self.try_run().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// As [`Instance::run`], returning a crosscheck disagreement.
+    ///
+    /// # Errors
+    /// [`PvmError::CrosscheckStatus`] or [`PvmError::CrosscheckValue`]: the
+    /// first difference between the backend and the interpreter at this
+    /// exit, in crosscheck mode.
+    pub fn try_run(&mut self) -> Result<ExitReason> {
+        match self {
+            Instance::Interpreter(vm) => Ok(vm.run()),
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Instance::Compiled(vm) => vm.try_run(),
+        }
     }
 
     /// The pc of the instruction that caused the last exit: the `trap`, the
@@ -360,13 +399,21 @@ impl Instance {
     /// whole pages (for setting up a raw program; a standard program's
     /// regions are mapped by [`Instance::standard`]).
     pub fn map(&mut self, start: u32, len: u64, writable: bool) {
-        on_backend!(self, vm => vm.memory_mut().map(start, len, writable))
+        match self {
+            Instance::Interpreter(vm) => vm.memory_mut().map(start, len, writable),
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Instance::Compiled(vm) => vm.map(start, len, writable),
+        }
     }
 
     /// Writes `bytes` at `address` whatever the page access (program
     /// loading); bytes outside every mapped page are dropped.
     pub fn init(&mut self, address: u32, bytes: &[u8]) {
-        on_backend!(self, vm => vm.memory_mut().init(address, bytes))
+        match self {
+            Instance::Interpreter(vm) => vm.memory_mut().init(address, bytes),
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Instance::Compiled(vm) => vm.init(address, bytes),
+        }
     }
 
     /// The current heap top, bytes (`sbrk` grows it).
@@ -418,17 +465,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_compiler_is_refused_until_it_exists() {
+    fn each_backend_lowers_or_is_refused_by_name() {
         let blob = ProgramBlob::parse(&[0, 0, 1, 0, 1]).unwrap();
-        let config = Config::default().with_backend(Backend::Compiler);
-        assert_eq!(
-            Module::from_blob(&config, &blob).unwrap_err(),
-            PvmError::BackendUnavailable {
-                backend: Backend::Compiler
+        for backend in Backend::ALL {
+            let config = Config::default().with_backend(backend);
+            match Module::from_blob(&config, &blob) {
+                Ok(module) => {
+                    assert!(backend.is_available());
+                    assert_eq!(module.backend(), backend);
+                    assert_eq!(Instance::new(&module).backend(), backend);
+                }
+                Err(e) => {
+                    assert!(!backend.is_available());
+                    assert_eq!(e, PvmError::BackendUnavailable { backend });
+                }
             }
-        );
-        let interpreter = Module::from_blob(&Config::default(), &blob).unwrap();
-        assert_eq!(interpreter.backend(), Backend::Interpreter);
-        assert_eq!(Instance::new(&interpreter).backend(), Backend::Interpreter);
+        }
     }
 }

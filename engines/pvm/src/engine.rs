@@ -8,9 +8,9 @@ use braid_core::{
 };
 use rustc_hash::FxHashMap;
 
+use crate::PvmError;
 use crate::api::{Config, ExitReason, GuestAccess, Instance, Module};
 use crate::caps::{self, CapCall};
-use crate::error::PvmError;
 use crate::host::{self, Context, HostCall, Next};
 use crate::isa::{PvmSpec, Reg};
 

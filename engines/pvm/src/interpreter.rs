@@ -12,19 +12,15 @@ use std::sync::Arc;
 
 use crate::api::{ExitReason, GuestAccess};
 use crate::blob::{HALT_ADDRESS, INPUT_SIZE};
-use crate::error::{PvmError, Result};
 use crate::isa::{Instruction, InstructionVisitor, Reg};
 use crate::memory::{AccessFault, Memory};
 use crate::program::Program;
+use crate::{PvmError, Result};
 
 /// Instruction index meaning "not a valid jump target".
 const INVALID: u32 = u32::MAX;
 
-/// How far `sbrk` may grow a standard program's heap past its read-write
-/// region, bytes (64 MiB). The Gray Paper bounds it only by the address
-/// space; Braid bounds the host memory a guest can claim for 1 gas. A
-/// request past it returns 0 (RFC 0003).
-pub const MAX_HEAP_GROWTH: u32 = 64 << 20;
+pub use crate::blob::MAX_HEAP_GROWTH;
 
 /// A [`Program`] lowered for the interpreter.
 #[derive(Debug)]

@@ -9,15 +9,7 @@ use std::cell::Cell;
 
 use crate::blob::{PAGE_SIZE, ZONE_SIZE};
 
-/// Why an access failed (GP: `☇` or `F`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccessFault {
-    /// An access below 64 KiB (GP: panic, not a page fault).
-    Panic,
-    /// The page at this (page-aligned) address is inaccessible, or
-    /// read-only for a write.
-    Page(u32),
-}
+pub use braid_pvm_program::AccessFault;
 
 #[derive(Clone, Debug)]
 struct Region {

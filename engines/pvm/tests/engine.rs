@@ -436,12 +436,24 @@ fn a_heap_request_past_the_limit_returns_zero(backend: Backend) {
 }
 
 #[test]
-fn the_compiler_backend_is_refused_until_it_exists() {
-    let config = Config::new(PvmSpec::Gp0_7_2).with_backend(Backend::Compiler);
-    assert_eq!(
-        PvmEngine::with_config(config).unwrap_err(),
-        PvmError::BackendUnavailable {
-            backend: Backend::Compiler
+fn a_backend_is_available_or_refused_by_name() {
+    for backend in Backend::ALL {
+        let config = Config::new(PvmSpec::Gp0_7_2).with_backend(backend);
+        match PvmEngine::with_config(config) {
+            Ok(engine) => {
+                assert!(backend.is_available());
+                assert_eq!(engine.config().backend, backend);
+            }
+            Err(e) => {
+                assert!(!backend.is_available());
+                assert_eq!(e, PvmError::BackendUnavailable { backend });
+            }
         }
+    }
+    // On x86-64 Linux with LZCNT (CI's machine) the recompiler is there.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    assert_eq!(
+        Backend::Compiler.is_available(),
+        std::arch::is_x86_feature_detected!("lzcnt")
     );
 }

@@ -7,7 +7,9 @@
 //!   programs on both sides, agree up to their first exit.
 //! - `random_programs_match_polkavm`: the differential fuzzer of
 //!   `tests/differential/` (structured programs that loop, call and touch
-//!   memory, and a soup of odd encodings) on a fixed budget; it prints the
+//!   memory, and a soup of odd encodings) on a fixed budget, Braid's
+//!   interpreter the reference and, on the compiler's stamp, the recompiler
+//!   and polkavm both compared with it on every case; it prints the
 //!   exits by kind and the gas-used percentiles, requires at least a third
 //!   of the cases to halt or run out of gas after more than 1,000
 //!   instructions, and fails on any disagreement or any polkavm panic.
@@ -202,10 +204,20 @@ fn random_programs_match_polkavm(backend: Backend) {
         panic_budget: POLKAVM_PANIC_BUDGET,
     };
     let started = std::time::Instant::now();
+    // The reference is Braid's interpreter; the recompiler (on its stamp)
+    // and polkavm are both compared with it on every case: compiler vs
+    // interpreter vs polkavm.
     let report = run_campaign(campaign, || {
+        let mut subjects: Vec<Box<dyn Vm>> = Vec::new();
+        if backend != Backend::Interpreter {
+            subjects.push(Box::new(BraidVm { backend }));
+        }
+        subjects.push(Box::new(PolkavmVm::new()));
         (
-            Box::new(BraidVm { backend }) as Box<dyn Vm>,
-            Box::new(PolkavmVm::new()) as Box<dyn Vm>,
+            Box::new(BraidVm {
+                backend: Backend::Interpreter,
+            }) as Box<dyn Vm>,
+            subjects,
         )
     });
     // Straight to stderr, past the test harness's capture, so CI logs show
@@ -269,7 +281,7 @@ fn a_panicking_oracle_counts_against_the_budget() {
             Box::new(BraidVm {
                 backend: Backend::Interpreter,
             }) as Box<dyn Vm>,
-            Box::new(Panics) as Box<dyn Vm>,
+            vec![Box::new(Panics) as Box<dyn Vm>],
         )
     });
     assert_eq!(report.subject_panics.len(), 3);

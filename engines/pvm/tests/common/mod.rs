@@ -2,11 +2,13 @@
 
 /// Stamps every listed test body, a `fn name(backend: braid_pvm::Backend)`,
 /// once per PVM backend as `<backend>::name` (polkavm's `run_tests!`), so
-/// every backend runs the same tests. The recompiler adds its backend with
-/// one line, `run_tests!(@on compiler, Compiler, [$($test),*]);`.
+/// every backend runs the same tests: the interpreter everywhere, the x86-64
+/// recompiler where it can run.
 macro_rules! run_tests {
     ($($test:ident),* $(,)?) => {
         run_tests!(@on interpreter, Interpreter, [$($test),*]);
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        run_tests!(@on compiler, Compiler, [$($test),*]);
     };
     (@on $module:ident, $backend:ident, [$($test:ident),*]) => {
         mod $module {

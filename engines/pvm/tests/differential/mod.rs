@@ -293,36 +293,71 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a non-string panic".into())
 }
 
+/// Runs `case` on one VM, catching a panic.
+fn run_caught(vm: &dyn Vm, case: &Case) -> Result<Result<Vec<Outcome>, String>, String> {
+    catch_unwind(AssertUnwindSafe(|| vm.run(case))).map_err(|p| panic_message(&*p))
+}
+
 /// Runs `case` on both and compares every exit.
 pub fn compare(reference: &dyn Vm, subject: &dyn Vm, case: &Case) -> Verdict {
-    let expected = match catch_unwind(AssertUnwindSafe(|| reference.run(case))) {
+    compare_all(reference, &[subject], case).0
+}
+
+/// Runs `case` on the reference once and on every subject, comparing each
+/// subject's exits with the reference's; the verdict, and which subject
+/// disagreed or panicked first.
+pub fn compare_all(reference: &dyn Vm, subjects: &[&dyn Vm], case: &Case) -> (Verdict, usize) {
+    let expected = match run_caught(reference, case) {
         Ok(Ok(exits)) => exits,
         Ok(Err(e)) => {
-            return Verdict::Disagree(format!("{} could not run it: {e}", reference.name()));
+            let why = format!("{} could not run it: {e}", reference.name());
+            return (Verdict::Disagree(why), 0);
         }
         Err(p) => {
-            return Verdict::Disagree(format!(
-                "the reference {} panicked: {}",
-                reference.name(),
-                panic_message(&*p)
-            ));
+            let why = format!("the reference {} panicked: {p}", reference.name());
+            return (Verdict::Disagree(why), 0);
         }
     };
-    let got = match catch_unwind(AssertUnwindSafe(|| subject.run(case))) {
-        Ok(Ok(exits)) => exits,
-        Ok(Err(e)) => {
-            return Verdict::Disagree(format!("{} could not run it: {e}", subject.name()));
+    let mut known = Vec::new();
+    for (n, subject) in subjects.iter().enumerate() {
+        let got = match run_caught(*subject, case) {
+            Ok(Ok(exits)) => exits,
+            Ok(Err(e)) => {
+                let why = format!("{} could not run it: {e}", subject.name());
+                return (Verdict::Disagree(why), n);
+            }
+            Err(p) => return (Verdict::SubjectPanicked(p), n),
+        };
+        match differences(reference, *subject, case, &expected, &got) {
+            Ok(k) => known.extend(k),
+            Err(why) => return (Verdict::Disagree(why), n),
         }
-        Err(p) => return Verdict::SubjectPanicked(panic_message(&*p)),
-    };
+    }
+    (
+        Verdict::Agree {
+            known,
+            exits: expected,
+        },
+        0,
+    )
+}
+
+/// `Ok(known differences hit)` if `got` matches `expected` exit by exit.
+fn differences(
+    reference: &dyn Vm,
+    subject: &dyn Vm,
+    case: &Case,
+    expected: &[Outcome],
+    got: &[Outcome],
+) -> Result<Vec<&'static str>, String> {
     let (r, s) = (reference.name(), subject.name());
     if expected.len() != got.len() {
-        return Verdict::Disagree(format!(
+        return Err(format!(
             "different exits:\n  {r} {expected:?}\n  {s} {got:?}"
         ));
     }
     let mut known = Vec::new();
-    for (i, (e, g)) in expected.iter().zip(&got).enumerate() {
+    for (i, (e, g)) in expected.iter().zip(got).enumerate() {
         if e == g {
             continue;
         }
@@ -330,7 +365,7 @@ pub fn compare(reference: &dyn Vm, subject: &dyn Vm, case: &Case) -> Verdict {
             known.push(k);
             continue;
         }
-        let mut lines = vec![format!("exit #{i}:")];
+        let mut lines = vec![format!("exit #{i} ({r} vs {s}):")];
         if e.status != g.status {
             lines.push(format!("  status: {r} {:?}, {s} {:?}", e.status, g.status));
         }
@@ -353,12 +388,9 @@ pub fn compare(reference: &dyn Vm, subject: &dyn Vm, case: &Case) -> Verdict {
                 lines.push(format!("  memory differs in page {page:#x}"));
             }
         }
-        return Verdict::Disagree(lines.join("\n"));
+        return Err(lines.join("\n"));
     }
-    Verdict::Agree {
-        known,
-        exits: expected,
-    }
+    Ok(known)
 }
 
 /// One way to shrink a failing case; `false` if it does not apply.
@@ -644,10 +676,11 @@ impl fmt::Display for Report {
 }
 
 /// Runs `campaign`, each worker thread on its own pair from `make`
-/// (reference, subject). Case `i` is the same whatever the thread count.
+/// (reference, subjects): every subject is compared with the reference on
+/// every case. Case `i` is the same whatever the thread count.
 pub fn run_campaign(
     campaign: Campaign,
-    make: impl Fn() -> (Box<dyn Vm>, Box<dyn Vm>) + Sync,
+    make: impl Fn() -> (Box<dyn Vm>, Vec<Box<dyn Vm>>) + Sync,
 ) -> Report {
     let next = AtomicU64::new(0);
     let found = AtomicU64::new(0);
@@ -655,10 +688,15 @@ pub fn run_campaign(
     std::thread::scope(|scope| {
         for _ in 0..campaign.threads.max(1) {
             scope.spawn(|| {
-                let (reference, subject) = make();
+                let (reference, subjects) = make();
+                let subjects: Vec<&dyn Vm> = subjects.iter().map(|s| &**s).collect();
                 let mut report = Report {
                     reference: reference.name(),
-                    subject: subject.name(),
+                    subject: subjects
+                        .iter()
+                        .map(|s| s.name())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
                     panic_budget: campaign.panic_budget,
                     ..Report::default()
                 };
@@ -673,7 +711,9 @@ pub fn run_campaign(
                     let case = case(seed);
                     report.cases += 1;
                     report.structured += u64::from(case.structured);
-                    match compare(&*reference, &*subject, &case) {
+                    let (verdict, which) = compare_all(&*reference, &subjects, &case);
+                    let subject = subjects[which];
+                    match verdict {
                         Verdict::Agree { known, exits } => {
                             for k in known {
                                 *report.known.entry(k).or_default() += 1;
@@ -703,8 +743,8 @@ pub fn run_campaign(
                         }
                         Verdict::Disagree(why) => {
                             found.fetch_add(1, Ordering::Relaxed);
-                            let small = minimise(&*reference, &*subject, &case);
-                            let detail = match compare(&*reference, &*subject, &small) {
+                            let small = minimise(&*reference, subject, &case);
+                            let detail = match compare(&*reference, subject, &small) {
                                 Verdict::Disagree(d) => d,
                                 _ => String::new(),
                             };

@@ -93,8 +93,66 @@ pub enum PvmError {
     /// The program has no code at all.
     #[error("the program has no code")]
     EmptyCode,
+    /// The recompiler stopped: the program's native code would pass its
+    /// bound (a program built to make compilation slow or huge, a "JIT
+    /// bomb"). Compilation is linear and stops at the bound, so this costs
+    /// at most the bound in memory and time.
+    #[error(
+        "compiling stopped after {instructions} instructions: the native code passes its bound of {limit} bytes"
+    )]
+    CompiledCodeTooLarge {
+        /// Instructions compiled before the bound was passed.
+        instructions: usize,
+        /// The bound, bytes of native code.
+        limit: usize,
+    },
+    /// The operating system refused memory the recompiler asked for.
+    #[error("the operating system refused {bytes} bytes for {what} (errno {errno})")]
+    MemoryRefused {
+        /// What the memory was for.
+        what: &'static str,
+        /// How much, bytes.
+        bytes: usize,
+        /// The `errno` of the refusal.
+        errno: i32,
+    },
+    /// Crosscheck: the backend and the reference interpreter stopped for
+    /// different reasons.
+    #[error(
+        "crosscheck, exit {exit}: the interpreter gives {interpreter:?}, the {backend} {other:?}"
+    )]
+    CrosscheckStatus {
+        /// Exits both had before this one (0: the first).
+        exit: u64,
+        /// The backend checked.
+        backend: crate::Backend,
+        /// The interpreter's exit.
+        interpreter: crate::ExitReason,
+        /// The backend's exit.
+        other: crate::ExitReason,
+    },
+    /// Crosscheck: at the same exit, the backend and the reference
+    /// interpreter disagree on the pc, the gas or a register.
+    #[error(
+        "crosscheck, exit {exit} ({status:?}): {field} is {interpreter:#x} on the interpreter, {other:#x} on the {backend}"
+    )]
+    CrosscheckValue {
+        /// Exits both had before this one (0: the first).
+        exit: u64,
+        /// The backend checked.
+        backend: crate::Backend,
+        /// The exit both reached.
+        status: crate::ExitReason,
+        /// `pc`, `gas` or `r0`..`r12`.
+        field: &'static str,
+        /// The interpreter's value (gas as its two's-complement bits).
+        interpreter: u64,
+        /// The backend's value.
+        other: u64,
+    },
     /// The configured backend cannot run in this build (the x86-64
-    /// recompiler before it exists, or on another architecture).
+    /// recompiler on another architecture, or a CPU without POPCNT, LZCNT
+    /// and TZCNT).
     #[error("the PVM {backend} backend is not available in this build")]
     BackendUnavailable {
         /// The backend asked for.
@@ -111,6 +169,7 @@ impl PvmError {
             | PvmError::MemoryLayoutTooLarge { .. }
             | PvmError::InputTooLarge { .. } => CodeRejection::TooLarge,
             PvmError::InvalidEntry { .. } => CodeRejection::Unsupported,
+            PvmError::CompiledCodeTooLarge { .. } => CodeRejection::TooLarge,
             _ => CodeRejection::Malformed,
         }
     }

@@ -12,6 +12,11 @@ pub const ZONE_SIZE: u32 = 1 << 16;
 pub const INPUT_SIZE: u32 = 1 << 24;
 /// Address whose dynamic jump halts (GP: `2^32 − 2^16`).
 pub const HALT_ADDRESS: u32 = 0xFFFF_0000;
+/// How far `sbrk` may grow a standard program's heap past its read-write
+/// region, bytes (64 MiB). The Gray Paper bounds it only by the address
+/// space; Braid bounds the host memory a guest can claim for 1 gas. A
+/// request past it returns 0 (RFC 0003). Every backend applies it.
+pub const MAX_HEAP_GROWTH: u32 = 64 << 20;
 
 /// A raw PVM program (GP `deblob`): `E(|j|) ‖ E_1(z) ‖ E(|c|) ‖ E_z(j) ‖ c ‖ k`.
 #[derive(Clone, Debug, PartialEq, Eq)]

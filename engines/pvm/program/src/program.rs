@@ -276,15 +276,16 @@ impl Program {
     /// order, ending with the implicit `trap`: what a compiler lowers from.
     ///
     /// ```
-    /// use braid_pvm::isa::ByInstruction;
-    /// use braid_pvm::program::Program;
-    /// use braid_pvm::{Opcode, ProgramBlob, PvmSpec};
+    /// use braid_pvm_program::isa::ByInstruction;
+    /// use braid_pvm_program::program::Program;
+    /// use braid_pvm_program::blob::ProgramBlob;
+    /// use braid_pvm_program::isa::{Opcode, PvmSpec};
     ///
     /// // add_32 r9, r7, r8 (3 bytes), then the implicit trap at pc 3.
     /// let blob = ProgramBlob::parse(&[0, 0, 3, 190, 135, 9, 1]).unwrap();
     /// let program = Program::from_blob(&blob, PvmSpec::Gp0_7_2);
     /// let mut seen = Vec::new();
-    /// program.visit(&mut ByInstruction(|pc, next_pc, i: braid_pvm::Instruction| {
+    /// program.visit(&mut ByInstruction(|pc, next_pc, i: braid_pvm_program::isa::Instruction| {
     ///     seen.push((pc, next_pc, i.opcode()))
     /// }));
     /// assert_eq!(seen, [(0, 3, Some(Opcode::add_32)), (3, 4, Some(Opcode::trap))]);

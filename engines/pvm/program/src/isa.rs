@@ -37,7 +37,7 @@ impl Reg {
     /// Index into a 16-slot register file: masking lets the compiler drop
     /// the bounds check.
     #[inline(always)]
-    pub(crate) fn slot(self) -> usize {
+    pub fn slot(self) -> usize {
         (self.0 & 15) as usize
     }
 }
