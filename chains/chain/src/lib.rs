@@ -6,12 +6,12 @@
 //!
 //! What it does not do: it runs no bytecode itself and never touches an
 //! engine's keys except through the kernel (genesis and sender nonces aside).
-//! Conformance tooling lives beside it: the Ethereum state-test runner is
-//! `braid-statetest` (`testing/statetest`).
+//! Tooling lives beside it: the Ethereum state-test runner is
+//! `braid-statetest` (`testing/statetest`), the dev chain's keys and block
+//! generator `braid-dev` (`chains/dev`).
 
 pub mod block;
 mod chain;
-pub mod dev;
 mod error;
 pub mod fee;
 pub mod spec;

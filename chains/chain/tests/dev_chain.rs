@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use alloy_primitives::{Address, TxKind, U256};
-use braid_chain::dev::{
-    self, TRANSFER, calldata, dev_address, dev_braid_address, dev_token_address, tokens,
+use braid_dev as dev;
+use braid_dev::{
+    TRANSFER, calldata, dev_address, dev_braid_address, dev_token_address, tokens,
 };
 use braid_chain::{Block, Chain, ChainError, ChainSpec, RawTransaction, TransactionKind, TxError};
 use braid_core::{EngineId, Identity, keccak256};

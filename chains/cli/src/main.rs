@@ -92,36 +92,14 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Benchmarks; `braid bench cross-engine` measures one cross-engine read
-    /// for every ordered pair of engines against the native read.
+    /// Benchmarks (`braid bench cross-engine ...`): runs the `braid-bench`
+    /// binary found next to this one with the remaining arguments, as git
+    /// and cargo run their external subcommands.
+    #[command(disable_help_flag = true)]
     Bench {
-        /// Which benchmark.
-        #[command(subcommand)]
-        which: BenchCommand,
-    },
-    /// Regenerate a dev chain's bundled blocks (signed with the public dev keys).
-    #[command(hide = true)]
-    DevBlocks {
-        /// Chain directory.
-        chain: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Every ordered pair of EVM, PVM and WASM: one 32-byte cross-engine read
-    /// against the reader's native read, warm and cold (ns, median). Prints
-    /// the table (Markdown) and writes it as an SVG bar chart.
-    CrossEngine {
-        /// Where to write the chart.
-        #[arg(long, default_value = "cross-engine.svg")]
-        chart: PathBuf,
-        /// Reads per warm call.
-        #[arg(long, default_value_t = 1000)]
-        reads: u32,
-        /// Repetitions per measurement (medians are reported).
-        #[arg(long, default_value_t = 31)]
-        repetitions: usize,
+        /// Arguments for `braid-bench` (`cross-engine --chart FILE ...`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
 }
 
@@ -396,58 +374,30 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Bench {
-            which:
-                BenchCommand::CrossEngine {
-                    chart,
-                    reads,
-                    repetitions,
-                },
-        } => {
-            use braid_benches::cross_engine::{self, Params, World};
-            let world = World::new(cross_engine::wasm_engine());
-            world.check();
-            let rows = world.run(Params {
-                warm_reads: reads.max(1),
-                repetitions: repetitions.max(1),
-            });
-            print!("{}", cross_engine::markdown(&rows));
-            let floor = world.evm_precompile_floor(Params {
-                warm_reads: reads.max(1),
-                repetitions: repetitions.max(1),
-            });
-            println!(
-                "\nEVM floor: the same STATICCALL to the identity precompile costs {floor:.0} ns per call (warm)"
-            );
-            let getter = world.evm_getter_read(Params {
-                warm_reads: reads.max(1),
-                repetitions: repetitions.max(1),
-            });
-            println!(
-                "EVM reading another EVM contract (STATICCALL to a view getter that SLOADs) costs {getter:.0} ns per call (warm)"
-            );
-            if let Some(token) = world.token_workload(repetitions.max(1) * 20) {
-                print!("\n{}", cross_engine::token_markdown(&token));
-            }
-            cross_engine::chart(&rows, &chart).map_err(|e| e.to_string())?;
-            println!("chart written to {}", chart.display());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::DevBlocks { chain } => {
-            let spec = ChainSpec::load(&chain.join("chain.toml"))?;
-            let blocks = braid_chain::dev::generate_blocks(&spec, &chain)?;
-            let dir = chain.join("blocks");
-            std::fs::create_dir_all(&dir)?;
-            for block in &blocks {
-                let path = dir.join(format!("{:04}.json", block.number));
-                std::fs::write(&path, braid_chain::dev::block_json(block))?;
-                println!(
-                    "wrote {} ({} transactions)",
-                    path.display(),
-                    block.transactions.len()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Bench { args } => bench(&args),
     }
+}
+
+/// Runs `braid-bench` (built by the `braid-benches` crate) from the folder of
+/// the running `braid`, passing `args` through; its exit status is ours.
+fn bench(args: &[std::ffi::OsString]) -> AnyResult<ExitCode> {
+    let exe = std::env::current_exe()?;
+    let tool = exe.with_file_name(format!("braid-bench{}", std::env::consts::EXE_SUFFIX));
+    if !tool.is_file() {
+        return Err(format!(
+            "`braid bench` runs {}, which is not there: build it with \
+             `cargo build --release --workspace` (crate braid-benches)",
+            tool.display()
+        )
+        .into());
+    }
+    let status = std::process::Command::new(&tool)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", tool.display()))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
 }
