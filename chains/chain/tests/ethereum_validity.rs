@@ -29,7 +29,7 @@ fn sign(hash: B256) -> Signature {
 }
 
 fn raw(bytes: &[u8]) -> RawTransaction {
-    RawTransaction::Ethereum(format!("0x{}", hex::encode(bytes)))
+    RawTransaction::Ethereum(bytes.to_vec())
 }
 
 /// Fee caps the dev chain accepts (base fee 1 gwei).

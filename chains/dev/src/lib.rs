@@ -128,7 +128,7 @@ pub fn sign_ethereum(
         let signature = sign(tx.signature_hash());
         tx.into_signed(signature).into()
     };
-    RawTransaction::Ethereum(format!("0x{}", hex::encode(envelope.encoded_2718())))
+    RawTransaction::Ethereum(envelope.encoded_2718())
 }
 
 /// Signs a Braid transaction with `key` whose calls are `(engine, target, input)`.
@@ -168,10 +168,7 @@ pub fn sign_braid_actions(
         calls: actions,
     };
     let signed = tx.sign(key);
-    RawTransaction::Braid(format!(
-        "0x{}",
-        hex::encode(parity_scale_codec::Encode::encode(&signed))
-    ))
+    RawTransaction::Braid(parity_scale_codec::Encode::encode(&signed))
 }
 
 /// Builds and signs the dev chain's transactions, tracking nonces.
