@@ -48,9 +48,9 @@ fn main() -> ExitCode {
 fn run(which: BenchCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match which {
         BenchCommand::CrossEngine {
-                    chart,
-                    reads,
-                    repetitions,
+            chart,
+            reads,
+            repetitions,
         } => {
             use braid_benches::cross_engine::{self, Params, World};
             let world = World::new(cross_engine::wasm_engine());

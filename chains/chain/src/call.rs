@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use braid_core::{CoreError, EngineFailure, EngineId, Engines, Identity, Message, Outcome, StateKey};
+use braid_core::{
+    CoreError, EngineFailure, EngineId, Engines, Identity, Message, Outcome, StateKey,
+};
 use braid_evm::layout::{ACCOUNT_RECORD_KEY, AccountRecord, storage_key};
 use braid_evm::{EvmEngine, EvmError, EvmExit};
 use braid_kernel::{BlockState, Kernel};
@@ -134,7 +136,11 @@ impl Exec<'_> {
     }
 
     /// Runs `call` on a throw-away state (`eth_call`); see [`EthCall`].
-    pub(crate) fn eth_call(&self, call: &EthCall, overrides: &StateOverrides) -> Result<EthCallResult> {
+    pub(crate) fn eth_call(
+        &self,
+        call: &EthCall,
+        overrides: &StateOverrides,
+    ) -> Result<EthCallResult> {
         let mut state = self.block_state(overrides)?;
         let gas_limit = call
             .gas
@@ -145,7 +151,11 @@ impl Exec<'_> {
             None => crate::fee::account(&state, &Identity(call.from.0.0))?.map_or(0, |r| r.nonce),
         };
         let tx = TxEnv {
-            tx_type: if call.max_priority_fee_per_gas.is_some() { 2 } else { 0 },
+            tx_type: if call.max_priority_fee_per_gas.is_some() {
+                2
+            } else {
+                0
+            },
             caller: call.from,
             gas_limit,
             gas_price: call.gas_price,
@@ -236,8 +246,8 @@ fn apply_override(
     over: &AccountOverride,
 ) -> Result<()> {
     let id = Identity(address.0.0);
-    let record = crate::fee::account(state, &id)?
-        .unwrap_or(AccountRecord::new(0, U256::ZERO, KECCAK_EMPTY));
+    let record =
+        crate::fee::account(state, &id)?.unwrap_or(AccountRecord::new(0, U256::ZERO, KECCAK_EMPTY));
     let code_hash = match &over.code {
         Some(code) if !code.is_empty() => {
             let hash = braid_core::keccak256(code);

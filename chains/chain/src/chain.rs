@@ -7,8 +7,8 @@ use alloy_consensus::Transaction;
 use alloy_eips::Typed2718;
 use alloy_primitives::Bloom;
 use braid_core::{
-    BlockEnv, BlockHashes, CoreError, EngineFailure, EngineId, Engines, Identity, Message, Outcome, ScopeKind,
-    module_identity,
+    BlockEnv, BlockHashes, CoreError, EngineFailure, EngineId, Engines, Identity, Message, Outcome,
+    ScopeKind, module_identity,
 };
 use braid_evm::{EvmEngine, EvmError};
 use braid_kernel::{BlockState, Kernel};
@@ -18,10 +18,14 @@ use braid_wasm::WasmEngine;
 use parity_scale_codec::Encode;
 
 use crate::block::{Block, BlockHeader, RawTransaction};
-use crate::call::{BraidCallRequest, BraidCallResult, EthCall, EthCallResult, Exec, StateOverrides};
+use crate::call::{
+    BraidCallRequest, BraidCallResult, EthCall, EthCallResult, Exec, StateOverrides,
+};
 use crate::fee;
 use crate::reader::ChainReader;
-use crate::receipt::{BRAID_TX_TYPE, CallReport, CallStatus, Receipt, TransactionKind, encode_receipts};
+use crate::receipt::{
+    BRAID_TX_TYPE, CallReport, CallStatus, Receipt, TransactionKind, encode_receipts,
+};
 use crate::spec::{ChainSpec, EvmSpec};
 use crate::store::{
     CHAIN_ID_KEY, HEAD_KEY, StoredHashes, block_hash_key, body_key, decode_header, decode_u64,
@@ -491,8 +495,8 @@ impl Chain {
         encoded_len: usize,
     ) -> Result<Receipt, ApplyError> {
         let invalid = |reason| Err(ApplyError::Invalid(reason));
-        let sender = braid_static_checks(&self.spec, &self.engines, signed)
-            .map_err(ApplyError::Invalid)?;
+        let sender =
+            braid_static_checks(&self.spec, &self.engines, signed).map_err(ApplyError::Invalid)?;
         let tx = &signed.transaction;
         let nonce_key = nonce_key(&sender);
         let expected = match state
@@ -587,9 +591,9 @@ impl Chain {
                             Ok(())
                         }
                         // Deterministic refusals of the deploy: the transaction fails.
-                        Err(e @ (CoreError::InvalidCode { .. } | CoreError::InstanceExists { .. })) => {
-                            Err(e.to_string())
-                        }
+                        Err(
+                            e @ (CoreError::InvalidCode { .. } | CoreError::InstanceExists { .. }),
+                        ) => Err(e.to_string()),
                         Err(e) => return Err(ApplyError::Chain(e.into())),
                     };
                     calls.push(CallReport {
@@ -695,7 +699,11 @@ pub(crate) fn braid_fee_checks(
             intrinsic,
         });
     }
-    let terms = fee::FeeTerms::new(tx.max_fee_per_gas, tx.max_priority_fee_per_gas, spec.base_fee)?;
+    let terms = fee::FeeTerms::new(
+        tx.max_fee_per_gas,
+        tx.max_priority_fee_per_gas,
+        spec.base_fee,
+    )?;
     Ok((intrinsic, terms))
 }
 

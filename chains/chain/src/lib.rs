@@ -31,7 +31,7 @@ pub use call::{
     AccountOverride, BraidCallRequest, BraidCallResult, EthCall, EthCallResult, StateOverrides,
 };
 pub use chain::{BlockReport, Chain};
+pub use error::{ChainError, Result, TxError};
 pub use reader::{ChainReader, Snapshot, TxLocation};
 pub use receipt::{BRAID_TX_TYPE, CallReport, CallStatus, Receipt, TransactionKind};
-pub use error::{ChainError, Result, TxError};
 pub use spec::{ChainSpec, EvmSpec, GenesisAccount, GenesisModule, PluginPin};

@@ -18,7 +18,9 @@ use parity_scale_codec::Decode;
 use revm::primitives::KECCAK_EMPTY;
 
 use crate::block::{BlockHeader, RawTransaction};
-use crate::call::{BraidCallRequest, BraidCallResult, EthCall, EthCallResult, Exec, StateOverrides};
+use crate::call::{
+    BraidCallRequest, BraidCallResult, EthCall, EthCallResult, Exec, StateOverrides,
+};
 use crate::receipt::{Receipt, decode_receipts};
 use crate::spec::ChainSpec;
 use crate::store::{
@@ -142,8 +144,9 @@ impl Snapshot<'_> {
     /// State failures; a record that does not decode.
     pub fn block_number(&self, hash: &[u8; 32]) -> Result<Option<u64>> {
         match self.guard.meta(&block_hash_key(hash))? {
-            Some(bytes) => Ok(Some(decode_u64("block hash index", &bytes)?)
-                .filter(|n| *n <= self.head.number)),
+            Some(bytes) => Ok(
+                Some(decode_u64("block hash index", &bytes)?).filter(|n| *n <= self.head.number)
+            ),
             None => Ok(None),
         }
     }
@@ -224,9 +227,14 @@ impl Snapshot<'_> {
             ACCOUNT_RECORD_KEY.to_vec(),
         );
         match self.guard.get(&key)? {
-            Some(bytes) => Ok(Some(AccountRecord::from_bytes(&bytes).ok_or_else(|| {
-                corrupt("EVM account record", format!("{} bytes at {address}", bytes.len()))
-            })?)),
+            Some(bytes) => Ok(Some(AccountRecord::from_bytes(&bytes).ok_or_else(
+                || {
+                    corrupt(
+                        "EVM account record",
+                        format!("{} bytes at {address}", bytes.len()),
+                    )
+                },
+            )?)),
             None => Ok(None),
         }
     }

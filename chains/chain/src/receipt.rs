@@ -96,7 +96,10 @@ impl Receipt {
         for log in &self.logs {
             bloom.accrue_raw_log(
                 Address::from(log.identity.0),
-                &log.topics.iter().map(|t| B256::from(*t)).collect::<Vec<_>>(),
+                &log.topics
+                    .iter()
+                    .map(|t| B256::from(*t))
+                    .collect::<Vec<_>>(),
             );
         }
         bloom

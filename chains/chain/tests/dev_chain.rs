@@ -5,12 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use alloy_primitives::{Address, TxKind, U256};
-use braid_dev as dev;
-use braid_dev::{
-    TRANSFER, calldata, dev_address, dev_braid_address, dev_token_address, tokens,
-};
 use braid_chain::{Block, Chain, ChainError, ChainSpec, RawTransaction, TransactionKind, TxError};
 use braid_core::{EngineId, Identity, keccak256};
+use braid_dev as dev;
+use braid_dev::{TRANSFER, calldata, dev_address, dev_braid_address, dev_token_address, tokens};
 use braid_evm::EvmError;
 use braid_state::{Backend, MemoryBackend, RocksDbBackend, StateKey, verify_proof};
 
@@ -331,18 +329,21 @@ fn unknown_engine_refuses_the_block() {
 
 #[test]
 fn garbage_transactions_refuse_the_block() {
-    assert_refused(vec![RawTransaction::Ethereum(vec![0x02, 0xc0, 0xff, 0xee])], |e| {
-        matches!(
-            e,
-            ChainError::InvalidTransaction {
-                reason: TxError::Decode {
-                    kind: "ethereum",
+    assert_refused(
+        vec![RawTransaction::Ethereum(vec![0x02, 0xc0, 0xff, 0xee])],
+        |e| {
+            matches!(
+                e,
+                ChainError::InvalidTransaction {
+                    reason: TxError::Decode {
+                        kind: "ethereum",
+                        ..
+                    },
                     ..
-                },
-                ..
-            }
-        )
-    });
+                }
+            )
+        },
+    );
     assert_refused(vec![RawTransaction::Braid(vec![0xff; 3])], |e| {
         matches!(
             e,

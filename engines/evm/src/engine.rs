@@ -260,12 +260,19 @@ impl EvmEngine {
             base_fee: block.basefee,
             chain_id: env.chain_id,
         };
-        let result = scratch::with_evm(host, &self.code, &self.gas_table, cfg, block, tx, |evm| {
-            match mode {
-                Mode::Transaction => evm.replay_commit(),
-                Mode::Simulation => evm.replay().map(|r| r.result),
-            }
-        })?;
+        let result =
+            scratch::with_evm(
+                host,
+                &self.code,
+                &self.gas_table,
+                cfg,
+                block,
+                tx,
+                |evm| match mode {
+                    Mode::Transaction => evm.replay_commit(),
+                    Mode::Simulation => evm.replay().map(|r| r.result),
+                },
+            )?;
         let result = result.map_err(|e| evm_error(e, &ctx))?;
         host.charge_gas(result.tx_gas_used())
             .map_err(|_| CoreError::Invariant {
