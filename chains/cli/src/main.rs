@@ -1,5 +1,6 @@
-//! `braid`: the one binary. Applies a chain's bundled blocks, queries keys
-//! with proofs, verifies proofs offline, and runs Ethereum state tests.
+//! `braid`: the one binary. Applies a chain's bundled blocks, runs a chain as
+//! a JSON-RPC node, queries keys with proofs, verifies proofs offline, and
+//! runs Ethereum state tests.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +37,25 @@ enum Command {
         /// Keep the state in memory (gives the same roots as RocksDB).
         #[arg(long)]
         memory: bool,
+    },
+    /// Run the chain as a node: a transaction pool, block production and the
+    /// Ethereum and Braid JSON-RPC over HTTP and WebSocket (one port).
+    Node {
+        /// Chain directory: `chain.toml` and optional `blocks/*.json`
+        /// (applied first when above the head, as `braid run` does).
+        chain: PathBuf,
+        /// RocksDB directory [default: <chain>/.braid-db].
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// HTTP and WebSocket address.
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        http: std::net::SocketAddr,
+        /// Produce a block every this many milliseconds (empty or not).
+        #[arg(long, conflicts_with = "automine", value_parser = clap::value_parser!(u64).range(1..))]
+        block_time: Option<u64>,
+        /// Produce a block as soon as transactions are ready (the default).
+        #[arg(long)]
+        automine: bool,
     },
     /// Read one key of the committed state, optionally with its Merkle proof.
     Query {
@@ -221,6 +241,24 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                 chain.head().number,
                 hex0x(&chain.head().state_root)
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Node {
+            chain,
+            db,
+            http,
+            block_time,
+            automine: _,
+        } => {
+            let mut config = braid_node::NodeConfig::new(chain.clone());
+            if let Some(db) = db {
+                config.storage = braid_node::Storage::RocksDb(db);
+            }
+            config.http = http;
+            if let Some(ms) = block_time {
+                config.mining = braid_node::Mining::Interval(std::time::Duration::from_millis(ms));
+            }
+            braid_node::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Query {
