@@ -142,6 +142,9 @@ pub fn ethereum_log(log: &Log) -> alloy_primitives::Log {
     }
 }
 
+/// A stored log: engine, emitting identity, topics, data.
+type LogRecord = (u8, [u8; 20], Vec<[u8; 32]>, Vec<u8>);
+
 /// The stored form of a [`Receipt`] (SCALE; `rfcs/0012-node.md`).
 #[derive(Encode, Decode)]
 struct ReceiptRecord {
@@ -154,7 +157,7 @@ struct ReceiptRecord {
     gas_used: u64,
     cumulative_gas_used: u64,
     effective_gas_price: u128,
-    logs: Vec<(u8, [u8; 20], Vec<[u8; 32]>, Vec<u8>)>,
+    logs: Vec<LogRecord>,
     created: Option<[u8; 20]>,
     gas_by_engine: Vec<(u8, u64)>,
     calls: Vec<CallReport>,

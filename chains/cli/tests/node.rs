@@ -195,7 +195,7 @@ struct Seen {
 async fn client(addr: String, i: usize, from: u64, to: u64, stop: Arc<AtomicBool>) -> Seen {
     let mut seen = Seen::default();
     let send = |method: &'static str, raw: String| (method, params(vec![raw.into()]));
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let ws = WsClientBuilder::default()
             .request_timeout(Duration::from_secs(120))
             .build(format!("ws://{addr}"))
@@ -290,8 +290,11 @@ async fn reader(addr: String, stop: Arc<AtomicBool>, checked: Arc<AtomicU64>) {
     }
 }
 
-/// Every block from 1 to the head: (hash, parent hash, state root, [(tx hash, from, nonce)]).
-async fn blocks(addr: &str) -> Vec<(String, String, String, Vec<(String, Address, u64)>)> {
+/// A block as the clients see it: (hash, parent hash, state root, [(tx hash, from, nonce)]).
+type SeenBlock = (String, String, String, Vec<(String, Address, u64)>);
+
+/// Every block from 1 to the head.
+async fn blocks(addr: &str) -> Vec<SeenBlock> {
     let http = HttpClientBuilder::default()
         .request_timeout(Duration::from_secs(120))
         .build(format!("http://{addr}"))
@@ -356,10 +359,7 @@ async fn wait_until_mined(addr: &str, expected: usize) {
 
 /// Every accepted transaction is in exactly one block; per sender, nonces
 /// follow each other from 0 in block order; nothing else is in the blocks.
-fn check_mined(
-    chain: &[(String, String, String, Vec<(String, Address, u64)>)],
-    accepted: &HashMap<String, (usize, u64)>,
-) {
+fn check_mined(chain: &[SeenBlock], accepted: &HashMap<String, (usize, u64)>) {
     let mut count: HashMap<&str, usize> = HashMap::new();
     let mut next: HashMap<Address, u64> = HashMap::new();
     for (i, (hash, parent, _, txs)) in chain.iter().enumerate() {

@@ -191,7 +191,7 @@ fn check_ethereum(
     if gas_limit > block {
         return Err(SubmitError::GasLimit { gas_limit, block });
     }
-    let initial = calculate_initial_tx_gas_for_tx(&tx.tx_env(), spec.evm_spec.spec_id(), None);
+    let initial = calculate_initial_tx_gas_for_tx(tx.tx_env(), spec.evm_spec.spec_id(), None);
     let intrinsic =
         (initial.initial_regular_gas + initial.initial_state_gas).max(initial.floor_gas);
     if tx.gas_limit() < intrinsic {
