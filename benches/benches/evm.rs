@@ -368,17 +368,18 @@ impl BraidChain {
             .expect("commit block");
     }
 
-    /// Runs `txs` as one block; returns (execution time, commit time, gas of
-    /// the first transaction). The commit includes `BlockState::into_changes`.
-    fn block(&mut self, txs: Vec<TxEnv>) -> (Duration, Duration, u64) {
+    /// Runs `txs` as one block, appending each transaction's gas to `gas`;
+    /// returns (execution time, commit time). The commit includes
+    /// `BlockState::into_changes`.
+    fn block(&mut self, txs: Vec<TxEnv>, gas: &mut Vec<u64>) -> (Duration, Duration) {
         let mut block = BlockState::new(&self.db, self.env.clone());
         let start = Instant::now();
-        let gas = braid_execute_txs(&mut block, &self.engines, &self.engine, txs);
+        braid_execute_txs(&mut block, &self.engines, &self.engine, txs, gas);
         let exec = start.elapsed();
         let start = Instant::now();
         let changes = block.into_changes();
         self.commit(changes);
-        (exec, start.elapsed(), gas)
+        (exec, start.elapsed())
     }
 
     /// Drops the read cache: a fresh `StateDb` over the same backend.
@@ -404,15 +405,15 @@ impl BraidChain {
 }
 
 /// The measured part of a braid block: every transaction in its own kernel,
-/// committed into the block. Returns the gas used by the first transaction.
+/// committed into the block. Appends the gas each transaction used to `gas`.
 #[inline(never)]
 fn braid_execute_txs(
     block: &mut BlockState<'_>,
     engines: &Engines,
     engine: &EvmEngine,
     txs: Vec<TxEnv>,
-) -> u64 {
-    let mut first_gas = None;
+    gas: &mut Vec<u64>,
+) {
     for tx in txs {
         let mut kernel = Kernel::new(block, engines, &NoBlockHashes, tx.gas_limit);
         let (_, outcome) = engine
@@ -420,9 +421,8 @@ fn braid_execute_txs(
             .expect("a valid transaction");
         assert!(outcome.success, "transaction failed: {outcome:?}");
         black_box(kernel.commit());
-        first_gas.get_or_insert(outcome.gas_used);
+        gas.push(outcome.gas_used);
     }
-    first_gas.unwrap_or_default()
 }
 
 fn braid_genesis(kind: BackendKind, workload: Workload) -> BraidChain {
@@ -481,23 +481,22 @@ struct BraidContender {
 
 impl BraidContender {
     /// Runs `iterations` criterion iterations; returns the measured time and
-    /// the gas of the first transaction run.
-    fn run(&mut self, iterations: u64) -> (Duration, u64) {
+    /// the gas of every transaction run, in order.
+    fn run(&mut self, iterations: u64) -> (Duration, Vec<u64>) {
         let mut measured = Duration::ZERO;
-        let mut gas = None;
+        let mut gas = Vec::new();
         match self.workload {
             Workload::Erc20 | Workload::Eth => {
                 for _ in 0..iterations {
                     let txs = self.workload.txs(self.next, TXS_PER_BLOCK);
                     self.next += TXS_PER_BLOCK;
-                    let (exec, commit, g) = self.chain.block(txs);
+                    let (exec, commit) = self.chain.block(txs, &mut gas);
                     measured += exec
                         + if self.timed_commit {
                             commit
                         } else {
                             Duration::ZERO
                         };
-                    gas.get_or_insert(g);
                 }
             }
             Workload::Sload => {
@@ -508,9 +507,8 @@ impl BraidContender {
                     let window_left = WINDOWS - self.next % WINDOWS;
                     let count = left.min(TXS_PER_BLOCK).min(window_left);
                     let txs = self.workload.txs(self.next, count);
-                    let (exec, _, g) = self.chain.block(txs);
+                    let (exec, _) = self.chain.block(txs, &mut gas);
                     measured += exec;
-                    gas.get_or_insert(g);
                     self.next += count;
                     left -= count;
                     if self.next.is_multiple_of(WINDOWS) {
@@ -519,7 +517,7 @@ impl BraidContender {
                 }
             }
         }
-        (measured, gas.unwrap_or_default())
+        (measured, gas)
     }
 }
 
@@ -578,26 +576,25 @@ impl RevmContender {
     }
 
     /// Runs `iterations` criterion iterations, building the EVM as `build`
-    /// says; returns the measured time and the gas of the first transaction run.
-    fn run(&mut self, iterations: u64, build: RevmBuild) -> (Duration, u64) {
+    /// says; returns the measured time and the gas of every transaction run.
+    fn run(&mut self, iterations: u64, build: RevmBuild) -> (Duration, Vec<u64>) {
         let mut measured = Duration::ZERO;
-        let mut gas = None;
+        let mut gas = Vec::new();
         for _ in 0..iterations {
             let count = self.workload.txs_per_iteration();
             let txs = self.workload.txs(self.next, count);
             self.next += count;
             let start = Instant::now();
-            let g = match build {
-                RevmBuild::Once => revm_execute_txs(&mut self.evm, txs),
+            match build {
+                RevmBuild::Once => revm_execute_txs(&mut self.evm, txs, &mut gas),
                 RevmBuild::PerTx | RevmBuild::PerTxLazyFrames => {
                     let lazy = build == RevmBuild::PerTxLazyFrames;
-                    revm_rebuild_execute_txs(&mut self.evm, txs, lazy)
+                    revm_rebuild_execute_txs(&mut self.evm, txs, lazy, &mut gas)
                 }
             };
             measured += start.elapsed();
-            gas.get_or_insert(g);
         }
-        (measured, gas.unwrap_or_default())
+        (measured, gas)
     }
 }
 
@@ -632,8 +629,7 @@ fn build_mainnet_lazy<DB: Database>(ctx: MainnetContext<DB>) -> MainnetEvm<Mainn
 /// Like [`revm_execute_txs`], but with a new EVM per transaction over the
 /// same `CacheDB` (the profile-mode diagnostics of [`RevmBuild`]).
 #[inline(never)]
-fn revm_rebuild_execute_txs(evm: &mut RevmEvm, txs: Vec<TxEnv>, lazy: bool) -> u64 {
-    let mut first_gas = None;
+fn revm_rebuild_execute_txs(evm: &mut RevmEvm, txs: Vec<TxEnv>, lazy: bool, gas: &mut Vec<u64>) {
     let (cfg, block) = (evm.ctx.cfg.clone(), evm.ctx.block.clone());
     for tx in txs {
         let db = &mut evm.ctx.journaled_state.database;
@@ -648,24 +644,21 @@ fn revm_rebuild_execute_txs(evm: &mut RevmEvm, txs: Vec<TxEnv>, lazy: bool) -> u
         };
         let result = fresh.transact_commit(tx).expect("a valid transaction");
         assert!(result.is_success(), "transaction failed: {result:?}");
-        first_gas.get_or_insert(result.tx_gas_used());
+        gas.push(result.tx_gas_used());
         black_box(result);
     }
-    first_gas.unwrap_or_default()
 }
 
 /// The measured part of a revm block: `transact_commit` per transaction.
-/// Returns the gas used by the first transaction.
+/// Appends the gas each transaction used to `gas`.
 #[inline(never)]
-fn revm_execute_txs(evm: &mut RevmEvm, txs: Vec<TxEnv>) -> u64 {
-    let mut first_gas = None;
+fn revm_execute_txs(evm: &mut RevmEvm, txs: Vec<TxEnv>, gas: &mut Vec<u64>) {
     for tx in txs {
         let result = evm.transact_commit(tx).expect("a valid transaction");
         assert!(result.is_success(), "transaction failed: {result:?}");
-        first_gas.get_or_insert(result.tx_gas_used());
+        gas.push(result.tx_gas_used());
         black_box(result);
     }
-    first_gas.unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- bench
@@ -677,26 +670,39 @@ struct Record {
     /// last [`SAMPLES`] are criterion's samples.
     calls: Vec<(u64, Duration)>,
     txs_per_iteration: u64,
-    /// Gas used by transaction 0.
-    gas: u64,
+    /// Gas used by every transaction run, warm-up included, in order (each
+    /// contender runs transactions 0, 1, 2, ... of the workload).
+    gas: Vec<u64>,
 }
 
 thread_local! {
     static RECORDS: RefCell<BTreeMap<(String, String), Record>> = const { RefCell::new(BTreeMap::new()) };
 }
 
-fn record(workload: Workload, id: &str, iterations: u64, measured: Duration, gas: u64) {
+fn record(workload: Workload, id: &str, iterations: u64, measured: Duration, gas: Vec<u64>) {
     RECORDS.with_borrow_mut(|records| {
         let r = records
             .entry((workload.name().to_string(), id.to_string()))
             .or_default();
         r.calls.push((iterations, measured));
         r.txs_per_iteration = workload.txs_per_iteration();
-        if r.calls.len() == 1 {
-            // The first call starts at transaction 0 for every contender.
-            r.gas = gas;
-        }
+        r.gas.extend(gas);
     });
+}
+
+/// The gas of transactions `0..count` of `workload` as plain revm computes
+/// them, run untimed on a fresh contender: the reference every contender's
+/// every transaction is checked against.
+fn reference_gas(workload: Workload, count: usize) -> Vec<u64> {
+    let mut revm = RevmContender::new(workload);
+    let mut gas = Vec::with_capacity(count);
+    while gas.len() < count {
+        let left = (count - gas.len()) as u64;
+        let txs = workload.txs(revm.next, left.min(TXS_PER_BLOCK));
+        revm.next += txs.len() as u64;
+        revm_execute_txs(&mut revm.evm, txs, &mut gas);
+    }
+    gas
 }
 
 /// Contender ids, in the order the summary shows them.
@@ -796,19 +802,29 @@ fn print_summary() {
             return;
         }
         println!("\nSummary: microseconds per transaction (mean of criterion's {SAMPLES} samples), ratio to revm_cachedb");
-        println!("{:<8} {:<27} {:>10} {:>8} {:>10}", "workload", "contender", "µs/tx", "ratio", "gas/tx");
+        println!("{:<8} {:<27} {:>10} {:>8} {:>10} {:>12}", "workload", "contender", "µs/tx", "ratio", "gas tx 0", "txs checked");
         for workload in [Workload::Erc20, Workload::Eth, Workload::Sload] {
             let get = |id: &str| records.get(&(workload.name().to_string(), id.to_string()));
             let revm = get(REVM_ID).and_then(micros_per_tx);
             let ids = std::iter::once(REVM_ID).chain(BRAID_IDS.iter().map(|(id, ..)| *id));
+            let longest = ids.clone().filter_map(get).map(|r| r.gas.len()).max().unwrap_or(0);
+            // Every transaction every contender ran, checked against plain
+            // revm's gas for the same transaction.
+            let reference = reference_gas(workload, longest);
             for id in ids {
                 let Some(record) = get(id) else { continue };
+                if let Some(i) = (0..record.gas.len()).find(|&i| record.gas[i] != reference[i]) {
+                    panic!(
+                        "{} {id}: transaction {i} used {} gas, revm {}",
+                        workload.name(),
+                        record.gas[i],
+                        reference[i]
+                    );
+                }
                 let Some(us) = micros_per_tx(record) else { continue };
                 let ratio = revm.map_or("-".to_string(), |r| format!("{:.2}x", us / r));
-                println!("{:<8} {:<27} {:>10.2} {:>8} {:>10}", workload.name(), id, us, ratio, record.gas);
-                if let Some(revm_gas) = get(REVM_ID).map(|r| r.gas) {
-                    assert_eq!(record.gas, revm_gas, "{} {id}: gas differs from revm", workload.name());
-                }
+                let first = record.gas.first().copied().unwrap_or_default();
+                println!("{:<8} {:<27} {:>10.2} {:>8} {:>10} {:>12}", workload.name(), id, us, ratio, first, record.gas.len());
             }
         }
     });
@@ -835,7 +851,7 @@ fn profile(spec: &str) {
         .unwrap_or(PROFILE_BLOCKS);
     let iterations = blocks * TXS_PER_BLOCK / workload.txs_per_iteration();
     let start = Instant::now();
-    let (measured, gas) = match contender {
+    let (measured, gas_each) = match contender {
         "braid" => {
             let chain = braid_genesis(BackendKind::Memory, workload);
             BraidContender {
@@ -866,8 +882,11 @@ fn profile(spec: &str) {
         ),
     };
     let txs = iterations * workload.txs_per_iteration();
+    let reference = reference_gas(workload, gas_each.len());
+    assert_eq!(gas_each, reference, "{spec}: gas differs from revm's");
+    let gas = gas_each.first().copied().unwrap_or_default();
     eprintln!(
-        "{spec}: {txs} transactions, {:.2} µs/tx measured, {gas} gas each, {:.1?} in all",
+        "{spec}: {txs} transactions (gas of each checked against revm), {:.2} µs/tx measured, {gas} gas for tx 0, {:.1?} in all",
         measured.as_secs_f64() * 1e6 / txs as f64,
         start.elapsed()
     );

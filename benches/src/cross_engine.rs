@@ -535,16 +535,10 @@ impl World {
         self.call(db, reader, self.input(reader, owner, count)).0
     }
 
-    /// The contract-level workload: Braid's WASM `allowance_token` transfers
-    /// 1 unit per transaction, checking the caller's allowance either in its
-    /// own storage (`transfer_local`, which also decrements it) or held by a
-    /// PVM module and read with `state_read` (`transfer_remote`, read-only).
-    /// Each transfer is a fresh kernel committed into one block; the two
-    /// kinds alternate. `None` without the WASM engine.
-    pub fn token_workload(&self, transfers: usize) -> Option<TokenResult> {
-        let token = self.wasm_token?;
-        let db = StateDb::open(self.backend.clone()).expect("state");
-        let mut block = BlockState::new(&db, BlockEnv::default());
+    /// The inputs of one `transfer_local` and one `transfer_remote` of 1
+    /// unit to a fixed holder (the allowance read locally, or from the PVM
+    /// reader module).
+    fn token_inputs(&self) -> (Vec<u8>, Vec<u8>) {
         let to = [0x70u8; 20];
         let local = [&[1u8][..], &to, &1u64.to_le_bytes()].concat();
         let remote = [
@@ -555,6 +549,48 @@ impl World {
             &self.pvm_reader.0,
         ]
         .concat();
+        (local, remote)
+    }
+
+    /// The keys one `transfer_local` and one `transfer_remote` write, each
+    /// run alone on the committed state: the two sides of the token workload
+    /// must do the same writes (they differ only in where the allowance is
+    /// read). `None` without the WASM engine.
+    pub fn token_transfer_writes(&self) -> Option<(Vec<StateKey>, Vec<StateKey>)> {
+        let token = self.wasm_token?;
+        let db = StateDb::open(self.backend.clone()).expect("state");
+        let (local, remote) = self.token_inputs();
+        let writes = |input: Vec<u8>| {
+            let mut block = BlockState::new(&db, BlockEnv::default());
+            let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, 1 << 40);
+            let message = Message {
+                caller: READER_CALLER,
+                target: token,
+                input,
+                value: [0; 32],
+                gas_limit: 1 << 40,
+            };
+            let result = kernel.call(EngineId::WASM, message).expect("processed");
+            assert!(result.outcome.is_halt(), "transfer: {:?}", result.outcome);
+            kernel.commit();
+            block.into_changes().into_iter().map(|(k, _)| k).collect()
+        };
+        Some((writes(local), writes(remote)))
+    }
+
+    /// The contract-level workload: Braid's WASM `allowance_token` transfers
+    /// 1 unit per transaction, checking the caller's allowance either in its
+    /// own storage (`transfer_local`) or held by a PVM module and read with
+    /// `state_read` (`transfer_remote`). Both do the same reads and writes
+    /// but for that one allowance read (the token tracks what was spent in
+    /// its own storage either way; [`World::token_transfer_writes`]). Each
+    /// transfer is a fresh kernel committed into one block; the two kinds
+    /// alternate. `None` without the WASM engine.
+    pub fn token_workload(&self, transfers: usize) -> Option<TokenResult> {
+        let token = self.wasm_token?;
+        let db = StateDb::open(self.backend.clone()).expect("state");
+        let mut block = BlockState::new(&db, BlockEnv::default());
+        let (local, remote) = self.token_inputs();
         let mut transfer = |input: &[u8]| {
             let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, 1 << 40);
             let message = Message {
@@ -664,7 +700,7 @@ pub fn token_markdown(t: &TokenResult) -> String {
     format!(
         "| WASM token transfer, allowance held | ns per transfer | WASM gas |\n\
          | --- | ---: | ---: |\n\
-         | locally (checked and decremented) | {:.0} | {} |\n\
+         | locally (own `storage_read`) | {:.0} | {} |\n\
          | by a PVM module (`state_read`) | {:.0} | {} |\n\
          | remote / local | {:.3} | |\n",
         t.local_ns,

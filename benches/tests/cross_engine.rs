@@ -37,3 +37,15 @@ fn the_suite_measures_all_six_pairs_and_the_token_workload() {
         &text[..200]
     );
 }
+
+#[test]
+fn both_sides_of_the_token_workload_do_the_same_writes() {
+    let world = World::new(wasm_engine());
+    let (local, remote) = world.token_transfer_writes().expect("the WASM token runs");
+    assert_eq!(
+        local.len(),
+        3,
+        "spent, the caller's and the holder's balance: {local:?}"
+    );
+    assert_eq!(local, remote);
+}

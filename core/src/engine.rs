@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::{CoreError, EngineId, Host, Identity, Result};
+use crate::{CoreError, EngineId, Host, Identity, Result, Resumable};
 
 /// One call into an engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +46,31 @@ pub enum FaultReason {
     PageFault {
         /// Faulting address, in bytes.
         address: u64,
+    },
+    /// Discarded while it waited under a yield (RFC 0010): the handler of
+    /// the yield ended its invocation, or answered with `resume_fault`.
+    Cancelled,
+    /// The target was touched by an invocation that is paused under a yield
+    /// the caller's handler chain is handling (RFC 0010 busy rule); the
+    /// callee never ran.
+    Busy {
+        /// Engine of the refused instance.
+        engine: EngineId,
+        /// Identity of the refused instance.
+        identity: Identity,
+    },
+    /// A call through a [`crate::Cap::Instance`] whose type chain is not the
+    /// instance's current one (it changed image since the cap was made);
+    /// the callee never ran.
+    TypeMismatch {
+        /// Engine of the refused instance.
+        engine: EngineId,
+        /// Identity of the refused instance.
+        identity: Identity,
+        /// The chain the cap carries.
+        expected: [u8; 32],
+        /// The instance's chain now.
+        found: [u8; 32],
     },
     /// The guest broke an engine rule not listed above.
     Engine {
@@ -195,6 +220,14 @@ pub trait Engine: Send + Sync {
     /// Only when the call could not be processed (backend failure, broken
     /// invariant); guest failures are [`Outcome::Revert`] or [`Outcome::Fault`].
     fn call(&self, host: &mut dyn Host, message: &Message) -> Result<Outcome>;
+
+    /// The engine's [`Resumable`] side, if the kernel may suspend its
+    /// invocations (RFC 0010): the kernel then drives it through its
+    /// trampoline and never calls [`Engine::call`] for it. Default: `None`
+    /// (EVM, WASM, plugins run as one Rust call each).
+    fn resumable(&self) -> Option<&dyn Resumable> {
+        None
+    }
 }
 
 /// Braid gas per unit of each engine's native gas, fixed in the chain spec

@@ -1,7 +1,8 @@
 //! [`CoreError`]: a call could not be processed. Consensus outcomes (revert,
 //! fault, out-of-gas) are [`crate::Outcome`]s, never errors (STYLE 9).
 
-use crate::{EngineId, Identity, KeyError, ScopeKind, key::hex_of};
+use crate::cap::CapDecodeError;
+use crate::{EngineId, Identity, KeyError, ScopeKind, StateKey, key::hex_of};
 
 /// A boxed error from a layer the seam does not name (the state backend, an
 /// engine's own machinery), kept for its message and source chain.
@@ -68,6 +69,39 @@ pub enum CoreError {
         running: Identity,
         /// The identity it named.
         identity: Identity,
+    },
+    /// An instance-scoped engine tried to write (or wipe a prefix covering)
+    /// a namespace only the kernel writes: its instance record (`0x00`) or
+    /// its caps (`0x04`; RFC 0010). Only a broken engine gets here: guests'
+    /// keys are always under `0x01`.
+    #[error(
+        "engine {engine} running {identity} tried to write the kernel's namespace 0x{namespace:02x}"
+    )]
+    ReservedKey {
+        /// The running engine.
+        engine: EngineId,
+        /// The running instance.
+        identity: Identity,
+        /// The namespace tag (for a prefix wipe that covers several, the
+        /// first: `0x00`).
+        namespace: u8,
+    },
+    /// A cap operation reached a host that keeps no caps, or an engine
+    /// whose scope is the whole engine (the EVM) asked for caps.
+    #[error("engine {engine} asked for caps, which it does not have")]
+    CapsUnsupported {
+        /// The running engine.
+        engine: EngineId,
+    },
+    /// Stored cap bytes (a slot, an image, a cnode, an instance record) do
+    /// not decode. Only the kernel writes them: corrupt state.
+    #[error("stored cap data at {key} does not decode: {source}")]
+    CorruptCap {
+        /// The key read.
+        key: StateKey,
+        /// What is wrong.
+        #[source]
+        source: CapDecodeError,
     },
     /// No engine is registered under this id.
     #[error("unknown engine id {engine}")]

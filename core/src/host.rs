@@ -1,6 +1,6 @@
 //! The [`Host`] seam: the only door from an engine to the world.
 
-use crate::{CallResult, EngineId, Identity, Message, Outcome, Result};
+use crate::{CallResult, Cap, CapResult, CoreError, EngineId, Identity, Message, Outcome, Result};
 
 /// The block an invocation runs in. Shared by every engine; EVM-only fields
 /// (difficulty, blob gas) are carried here so one value describes the block.
@@ -215,6 +215,166 @@ pub trait Host {
         value: [u8; 32],
         gas_limit: u64,
     ) -> Result<CallResult>;
+
+    // Capabilities (RFC 0010). Slots are named by number, never by cap
+    // bytes: an engine reads caps to answer its guest, but every cap a slot
+    // receives is made by the kernel. Slot classes: 0 scratch, 1..=0xEF
+    // persistent, 0xF0..=0xFF ephemeral, plus the pinned overlay of the
+    // running instance's image ([`crate::cap::slot`]). A refusal
+    // ([`crate::CapRefusal`]) changes nothing. Default: every method fails
+    // with [`CoreError::CapsUnsupported`] (a host without caps); the kernel
+    // implements them for instance-scoped engines.
+
+    /// The cap in `slot` of the running instance (pinned overlay first).
+    ///
+    /// # Errors
+    /// [`CoreError::CapsUnsupported`]; state failures; corrupt stored caps.
+    fn cap(&mut self, slot: u8) -> Result<Option<Cap>> {
+        let _ = slot;
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Copies the cap in `src` to `dst` (an empty `src` empties `dst`).
+    /// Refused: `dst` pinned, a [`Cap::YieldRef`] into a persistent slot.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn slot_copy(&mut self, src: u8, dst: u8) -> Result<CapResult> {
+        let _ = (src, dst);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Moves the cap in `src` to `dst`: as [`Host::slot_copy`], then `src`
+    /// is emptied. Also refused when `src` is pinned.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn slot_move(&mut self, src: u8, dst: u8) -> Result<CapResult> {
+        let _ = (src, dst);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Empties `slot`. Refused when it is pinned.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn slot_drop(&mut self, slot: u8) -> Result<CapResult> {
+        let _ = slot;
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Mints a [`Cap::Data`] of `bytes` zero-padded to `size` bytes into
+    /// `dst`, storing the bytes (trailing zeros stripped) by hash. Refused:
+    /// `size` below `bytes.len()` ([`crate::CapRefusal::BadArgument`]), over
+    /// [`crate::cap::MAX_DATA_SIZE`] ([`crate::CapRefusal::TooLarge`]), `dst`
+    /// pinned.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn data_mint(&mut self, bytes: &[u8], size: u32, dst: u8) -> Result<CapResult> {
+        let _ = (bytes, size, dst);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Lends the stored bytes of the [`Cap::Data`] in `slot` (trailing
+    /// zeros stripped) and its size to `read`; the bytes past the stripped
+    /// ones up to the size are zeros.
+    ///
+    /// # Errors
+    /// As [`Host::cap`]; a Data cap whose bytes are not stored (corrupt).
+    fn data_read(&mut self, slot: u8, read: &mut dyn FnMut(&[u8], u32)) -> Result<CapResult> {
+        let _ = (slot, read);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Makes a [`Cap::Image`] of the running engine into `dst` whose code is
+    /// the bytes of the [`Cap::Data`] in `code` (checked by
+    /// `Engine::validate`) and whose pinned slots are the entries of the
+    /// [`Cap::CNode`] in `pinned` (keys are slot numbers, each in
+    /// 1..=0xEF). Stores the code and the image by hash.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn image_make(&mut self, code: u8, pinned: Option<u8>, dst: u8) -> Result<CapResult> {
+        let _ = (code, pinned, dst);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Packs slots `first .. first + count` (empty ones skipped, keys are
+    /// offsets from `first`) into a [`Cap::CNode`] in `dst`. Refused: a
+    /// [`Cap::YieldRef`] in the range, a range past slot 255.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn cnode_pack(&mut self, first: u8, count: u16, dst: u8) -> Result<CapResult> {
+        let _ = (first, count, dst);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Writes each entry `(k, cap)` of the [`Cap::CNode`] in `cnode` into
+    /// slot `first + k`; slots without an entry are left as they are.
+    /// Refused, writing nothing, if any target slot is pinned or past slot
+    /// 255.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn cnode_unpack(&mut self, cnode: u8, first: u8) -> Result<CapResult> {
+        let _ = (cnode, first);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Puts a [`Cap::Instance`] of instance `(engine, identity)`, with its
+    /// current image chain, into `dst`. Refused: no such instance, an engine
+    /// that keeps no instances.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn instance_cap(
+        &mut self,
+        engine: EngineId,
+        identity: &Identity,
+        dst: u8,
+    ) -> Result<CapResult> {
+        let _ = (engine, identity, dst);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Switches the running instance to the [`Cap::Image`] in `image` (of
+    /// the running engine) from its next invocation on, extending its chain
+    /// (RFC 0010 D10). The running invocation keeps its code and pinned
+    /// slots; a fault undoes the switch.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn set_image(&mut self, image: u8) -> Result<CapResult> {
+        let _ = image;
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Creates a new instance of the [`Cap::Image`] in `image`, with an
+    /// identity derived from the running instance and its spawn nonce, and
+    /// puts a [`Cap::Instance`] of it into `dst`.
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn derive_spawn(&mut self, image: u8, dst: u8) -> Result<CapResult> {
+        let _ = (image, dst);
+        Err(caps_unsupported(self.engine()))
+    }
+
+    /// Puts a [`Cap::YieldRef`] naming the running invocation's entry into
+    /// `dst` (slot 0 or an ephemeral slot; any other is refused).
+    ///
+    /// # Errors
+    /// As [`Host::cap`].
+    fn yieldref_mint(&mut self, dst: u8) -> Result<CapResult> {
+        let _ = dst;
+        Err(caps_unsupported(self.engine()))
+    }
+}
+
+fn caps_unsupported(engine: EngineId) -> CoreError {
+    CoreError::CapsUnsupported { engine }
 }
 
 /// Runs root invocations: the kernel of a transaction, seen from an engine's

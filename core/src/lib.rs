@@ -3,8 +3,10 @@
 //! What it is: ids and key encoding ([`EngineId`], [`Identity`],
 //! [`StateKey`]), the [`Engine`] and [`Host`] traits, the values that cross
 //! them ([`Message`], [`Outcome`], [`CallResult`], [`BlockEnv`], [`Log`]),
-//! the one table of fault codes ([`FaultCode`]), gas [`GasRates`], and the
-//! seam error [`CoreError`].
+//! the one table of fault codes ([`FaultCode`]), gas [`GasRates`], the
+//! seam error [`CoreError`], capabilities ([`Cap`], RFC 0010) and the
+//! [`Resumable`] seam through which the kernel suspends and resumes an
+//! engine's invocations.
 //!
 //! What it does not do: it holds no state, runs no call stack and no
 //! bytecode. The kernel (`braid-kernel`) implements [`Host`] over the state
@@ -13,17 +15,21 @@
 //! `core` <- `state` <- `kernel` <- `chains`, and `core` <- `engines/*`,
 //! `precompiles` <- `plugins` <- `chains`.
 
+pub mod cap;
 mod engine;
 mod error;
 mod host;
 pub mod key;
+mod resume;
 
+pub use cap::{Cap, CapKind, CapRefusal, CapResult, EntryId};
 pub use engine::{
     CallResult, Engine, Engines, FaultCode, FaultReason, GasRates, Message, Outcome, ScopeKind,
 };
 pub use error::{CodeRejection, CoreError, EngineFailure, Result};
 pub use host::{BlockEnv, BlockHashes, Host, Invoker, Log, NoBlockHashes, OutOfGas};
 pub use key::{EngineId, Identity, KeyError, StateKey, namespace};
+pub use resume::{CallTarget, Continuation, Resumable, Step, Wake};
 
 /// Deepest call stack the kernel allows (invocations in flight at once); a
 /// deeper CALL faults with [`FaultReason::CallDepthExceeded`]. A seam fact:

@@ -244,6 +244,50 @@ impl RocksDbBackend {
         Ok(RocksDbBackend { db })
     }
 
+    /// Opens an existing database for reading only (RocksDB's read-only
+    /// mode): nothing in `path` is created or written, and
+    /// [`Backend::write`] fails. A write-ahead log left by a crash is
+    /// replayed in memory, so reads see every committed batch.
+    ///
+    /// # Errors
+    /// [`StateError::NoDatabase`] if `path` holds no RocksDB database (no
+    /// `CURRENT` file), checked before RocksDB touches the directory;
+    /// [`StateError::Backend`] naming the path when RocksDB refuses to open it.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.join("CURRENT").is_file() {
+            return Err(StateError::NoDatabase { path: path.into() });
+        }
+        let options = rocksdb::Options::default();
+        let column = column_options();
+        let columns =
+            Column::ALL.map(|c| rocksdb::ColumnFamilyDescriptor::new(c.name(), column.clone()));
+        let db = rocksdb::DB::open_cf_descriptors_read_only(&options, path, columns, false)
+            .map_err(|e| StateError::Backend {
+                context: format!("open {} read-only", path.display()),
+                message: e.to_string(),
+            })?;
+        Ok(RocksDbBackend { db })
+    }
+
+    /// Compacts every column family over its whole key range (RocksDB
+    /// `compact_range`): flushes the memtables to SST files and rewrites
+    /// them into the bottom level. Returns when the compaction is done.
+    /// Maintenance after bulk loads; the crash campaign
+    /// (`state/tests/crash.rs`) kills a process inside it.
+    ///
+    /// # Errors
+    /// [`StateError::Backend`] if a column family is missing.
+    pub fn compact(&self) -> Result<()> {
+        tracing::debug!(step = "compacting", "RocksDB compaction begins");
+        for column in Column::ALL {
+            self.db
+                .compact_range_cf(self.cf(column)?, None::<&[u8]>, None::<&[u8]>);
+        }
+        tracing::debug!(step = "compacted", "RocksDB compaction done");
+        Ok(())
+    }
+
     fn cf(&self, column: Column) -> Result<&rocksdb::ColumnFamily> {
         self.db
             .cf_handle(column.name())
@@ -303,9 +347,12 @@ impl Backend for RocksDbBackend {
         }
         let mut options = rocksdb::WriteOptions::default();
         options.set_sync(true);
+        tracing::debug!(step = "writing", ops = batch.len(), "RocksDB write begins");
         self.db
             .write_opt(rocks, &options)
-            .map_err(rocks_err("write batch"))
+            .map_err(rocks_err("write batch"))?;
+        tracing::debug!(step = "written", ops = batch.len(), "RocksDB write done");
+        Ok(())
     }
 
     fn scan_prefix(&self, column: Column, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {

@@ -341,6 +341,11 @@ impl StateDb {
         for (key, value) in meta(&update.root()) {
             batch.put(Column::Meta, key, value);
         }
+        // The `step` events mark the commit's phases for observers (the
+        // crash campaign kills a process at each of them): `staged` before
+        // the batch goes to the backend, the backend's own `writing` and
+        // `written` around its write, `applied` once this view moved.
+        tracing::debug!(step = "staged", ops = batch.len(), "block batch staged");
         let root = update.root();
         {
             // Readers of the committed block wait for this write only.
@@ -353,6 +358,7 @@ impl StateDb {
             *committed = root;
         }
         self.tree.apply(update);
+        tracing::debug!(step = "applied", keys = changes.len(), "block committed");
         let keys_changed = changes.len();
         if let Some(cache) = &self.cache {
             let mut cache = cache.borrow_mut();

@@ -21,7 +21,7 @@ pub use braid_core::key;
 
 pub use backend::{Backend, Column, MemoryBackend, RocksDbBackend, WriteBatch};
 pub use db::{BlockCommit, StateDb};
-pub use journal::{Checkpoint, WriteJournal};
+pub use journal::{Checkpoint, NO_OWNER, WriteJournal};
 pub use key::{EngineId, Identity, StateKey, namespace};
 pub use tree::{Hash, Proof, ProofError, verify_proof};
 pub use view::{StateView, ViewGuard};
@@ -40,6 +40,12 @@ pub enum StateError {
         context: String,
         /// The backend's own message.
         message: String,
+    },
+    /// A directory holds no database (asked to open an existing one).
+    #[error("no database at {path}")]
+    NoDatabase {
+        /// The directory.
+        path: std::path::PathBuf,
     },
     /// Stored data does not decode (a node, a header, a root pointer).
     #[error("corrupt {what} in the store: {detail}")]

@@ -91,10 +91,13 @@ impl Block {
         })
     }
 
-    /// Reads every `*.json` file of `dir`, sorted by block number.
+    /// Reads every `*.json` file of `dir`, sorted by block number: blocks
+    /// 1, 2, 3, ... with none missing and none twice.
     ///
     /// # Errors
-    /// As [`Block::load`]; [`ChainError::BlockOrder`] if two files hold the same number.
+    /// As [`Block::load`]; [`ChainError::BlockFile`] naming the file if a
+    /// file holds block 0 (genesis comes from the spec), if two files hold
+    /// the same number (naming both), or if a number is skipped.
     pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, Block)>> {
         let entries = std::fs::read_dir(dir).map_err(|source| ChainError::Io {
             path: dir.into(),
@@ -113,18 +116,26 @@ impl Block {
                 blocks.push((path, block));
             }
         }
-        blocks.sort_by_key(|(_, b)| b.number);
-        for pair in blocks.windows(2) {
-            if pair[0].1.number == pair[1].1.number {
-                return Err(ChainError::BlockOrder {
-                    number: pair[1].1.number,
-                    reason: format!(
-                        "{} and {} hold the same number",
-                        pair[0].0.display(),
-                        pair[1].0.display()
-                    ),
-                });
-            }
+        // By number, then by path: the error names the same file on every run.
+        blocks.sort_by(|(p, a), (q, b)| (a.number, p).cmp(&(b.number, q)));
+        let mut expected = 1;
+        for (i, (path, block)) in blocks.iter().enumerate() {
+            let reason = if block.number == 0 {
+                "block 0 is genesis, written from the chain spec; bundled blocks start at 1"
+                    .to_string()
+            } else if i > 0 && blocks[i - 1].1.number == block.number {
+                format!("{} holds the same number", blocks[i - 1].0.display())
+            } else if block.number != expected {
+                format!("expected block {expected} (no file holds it)")
+            } else {
+                expected += 1;
+                continue;
+            };
+            return Err(ChainError::BlockFile {
+                path: path.clone(),
+                number: block.number,
+                reason,
+            });
         }
         Ok(blocks)
     }

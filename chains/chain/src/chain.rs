@@ -335,6 +335,19 @@ impl Chain {
         }
     }
 
+    /// Opens the chain already stored in `backend` and writes nothing, for
+    /// readers such as `braid query` (over a read-only store).
+    ///
+    /// # Errors
+    /// [`ChainError::NoChain`] if the backend holds no head block; as
+    /// [`Chain::open`].
+    pub fn open_existing(spec: ChainSpec, backend: Arc<dyn Backend>) -> Result<Self> {
+        if backend.get(braid_state::Column::Meta, HEAD_KEY)?.is_none() {
+            return Err(ChainError::NoChain);
+        }
+        Self::open(spec, backend)
+    }
+
     /// Applies `block` on top of the head and writes it in one atomic batch.
     /// An invalid transaction refuses the whole block and changes nothing.
     ///

@@ -37,6 +37,14 @@ pub enum ChainError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A chain-spec field that has no default is absent.
+    #[error("chain spec field `{field}` is missing: {reason}")]
+    SpecMissing {
+        /// Dotted path of the field (`genesis.timestamp`).
+        field: &'static str,
+        /// What the field is, and why it has no default.
+        reason: &'static str,
+    },
     /// A block file is malformed.
     #[error("block file {path}: {message}")]
     BlockSyntax {
@@ -44,6 +52,16 @@ pub enum ChainError {
         path: PathBuf,
         /// What is wrong.
         message: String,
+    },
+    /// A chain directory's block files do not number blocks 1, 2, 3, ...
+    #[error("block file {path} holds block {number}: {reason}")]
+    BlockFile {
+        /// The block file.
+        path: PathBuf,
+        /// The number it holds.
+        number: u64,
+        /// What is wrong (block 0, a number held twice, a gap).
+        reason: String,
     },
     /// A block does not follow the head (number or parent hash).
     #[error("block {number} does not extend the head: {reason}")]
@@ -80,6 +98,10 @@ pub enum ChainError {
         /// What the spec describes.
         spec: String,
     },
+    /// The store holds no chain (no head block), and the caller asked not
+    /// to create one ([`crate::Chain::open_existing`]).
+    #[error("the database holds no chain (no head block)")]
+    NoChain,
     /// A plugin engine pinned by the spec could not be loaded.
     #[error(transparent)]
     Plugin(#[from] braid_plugin_loader::PluginError),

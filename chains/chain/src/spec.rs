@@ -12,7 +12,7 @@
 //! [gas]                      # Braid gas per native gas unit, per engine
 //! evm = 1
 //!
-//! [genesis]
+//! [genesis]                  # required, as are its timestamp and coinbase
 //! timestamp = 1700000000
 //! coinbase = "0x0000000000000000000000000000000000000000"
 //!
@@ -146,7 +146,7 @@ struct RawSpec {
     chain: RawChain,
     #[serde(default)]
     gas: BTreeMap<String, u64>,
-    genesis: RawGenesis,
+    genesis: Option<RawGenesis>,
     #[serde(default)]
     plugins: Vec<RawPlugin>,
 }
@@ -178,9 +178,7 @@ fn default_block_gas_limit() -> u64 {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGenesis {
-    #[serde(default)]
-    timestamp: u64,
-    #[serde(default)]
+    timestamp: Option<u64>,
     coinbase: Option<String>,
     #[serde(default)]
     alloc: BTreeMap<String, RawAccount>,
@@ -234,9 +232,11 @@ pub(crate) fn parse_address(field: &str, text: &str) -> Result<Address> {
 
 /// Parses a 256-bit number written in decimal or 0x-hex.
 pub(crate) fn parse_u256(field: &str, text: &str) -> Result<U256> {
+    // "0x" and "" have no digits: neither is zero (write "0" or "0x0").
     let parsed = match text.strip_prefix("0x") {
-        Some(hex) if !hex.is_empty() => U256::from_str_radix(hex, 16),
-        Some(_) => Ok(U256::ZERO),
+        Some("") => return Err(field_err(field, text, "no digits after 0x")),
+        Some(hex) => U256::from_str_radix(hex, 16),
+        None if text.is_empty() => return Err(field_err(field, text, "no digits")),
         None => U256::from_str_radix(text, 10),
     };
     parsed.map_err(|e| field_err(field, text, format!("not a 256-bit number: {e}")))
@@ -269,6 +269,83 @@ fn engine_of_rate_key(key: &str) -> Result<EngineId> {
     Ok(id)
 }
 
+/// The `[gas]` rates, checked against the block budget: `block_gas_limit`
+/// EVM gas at the EVM's rate, in Braid gas, must fit in a u64, and every
+/// engine's rate must let a block buy at least one unit of its gas.
+fn gas_rates(raw: &BTreeMap<String, u64>, block_gas_limit: u64) -> Result<GasRates> {
+    let mut gas_rates = GasRates::default();
+    let mut named: BTreeMap<EngineId, &str> = BTreeMap::new();
+    for (key, rate) in raw {
+        let engine = engine_of_rate_key(key)?;
+        if *rate == 0 {
+            return Err(field_err(
+                format!("gas.{key}"),
+                "0",
+                "a rate is at least 1 Braid gas per unit",
+            ));
+        }
+        if let Some(other) = named.insert(engine, key) {
+            return Err(field_err(
+                format!("gas.{key}"),
+                rate.to_string(),
+                format!("gas.{other} already sets the rate of engine {engine}"),
+            ));
+        }
+        gas_rates.set(engine, *rate);
+    }
+    let evm_rate = gas_rates.rate(EngineId::EVM);
+    let Some(budget) = block_gas_limit.checked_mul(evm_rate) else {
+        let field = named.get(&EngineId::EVM).copied().unwrap_or("evm");
+        return Err(field_err(
+            format!("gas.{field}"),
+            evm_rate.to_string(),
+            format!(
+                "the block budget, chain.block_gas_limit {block_gas_limit} EVM gas at this rate, \
+                 overflows a u64 of Braid gas"
+            ),
+        ));
+    };
+    for (engine, key) in &named {
+        let rate = gas_rates.rate(*engine);
+        if rate > budget {
+            return Err(field_err(
+                format!("gas.{key}"),
+                rate.to_string(),
+                format!(
+                    "above the block budget of {budget} Braid gas: a block could not buy one \
+                     unit of engine {engine}'s gas"
+                ),
+            ));
+        }
+    }
+    Ok(gas_rates)
+}
+
+/// Gas of the cheapest Ethereum transaction (a plain transfer).
+const TRANSFER_GAS: u128 = 21_000;
+
+/// The base fee is fixed for the chain and no block mints coins, so a base
+/// fee at which no genesis account can pay for a plain transfer makes every
+/// fee-paying transaction invalid forever.
+fn check_base_fee(base_fee: u64, alloc: &[GenesisAccount]) -> Result<()> {
+    if base_fee == 0 {
+        return Ok(());
+    }
+    let cost = U256::from(TRANSFER_GAS * u128::from(base_fee));
+    let richest = alloc.iter().map(|a| a.balance).max().unwrap_or(U256::ZERO);
+    if richest < cost {
+        return Err(field_err(
+            "chain.base_fee",
+            base_fee.to_string(),
+            format!(
+                "a 21000-gas transfer costs {cost} wei at this base fee, more than any genesis \
+                 account holds (the largest balance is {richest} wei)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl ChainSpec {
     /// The block's gas budget in Braid gas (RFC 0009): `block_gas_limit`
     /// (EVM gas) at the EVM's rate. Every transaction's gas limit, Ethereum
@@ -280,8 +357,12 @@ impl ChainSpec {
     /// Reads and validates a spec file.
     ///
     /// # Errors
-    /// [`ChainError::Io`], [`ChainError::SpecSyntax`] with line and column, or
-    /// [`ChainError::SpecField`] naming the field and its value.
+    /// [`ChainError::Io`], [`ChainError::SpecSyntax`] with line and column,
+    /// [`ChainError::SpecField`] naming the field and its value (a malformed
+    /// value, a rate that overflows the block budget, a base fee no genesis
+    /// account can pay, a module identity given twice), or
+    /// [`ChainError::SpecMissing`] naming a required field that is absent
+    /// (`[genesis]`, `genesis.timestamp`, `genesis.coinbase`).
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| ChainError::Io {
             path: path.into(),
@@ -347,24 +428,30 @@ impl ChainSpec {
                 "below the 21000 gas of one transfer",
             ));
         }
-        let mut gas_rates = GasRates::default();
-        for (key, rate) in &raw.gas {
-            let engine = engine_of_rate_key(key)?;
-            if *rate == 0 {
-                return Err(field_err(
-                    format!("gas.{key}"),
-                    "0",
-                    "a rate is at least 1 Braid gas per unit",
-                ));
-            }
-            gas_rates.set(engine, *rate);
-        }
-        let coinbase = match &raw.genesis.coinbase {
-            Some(text) => parse_address("genesis.coinbase", text)?,
-            None => Address::ZERO,
+        let gas_rates = gas_rates(&raw.gas, raw.chain.block_gas_limit)?;
+        let Some(genesis) = raw.genesis else {
+            return Err(ChainError::SpecMissing {
+                field: "genesis",
+                reason: "the [genesis] table gives block 0's timestamp and coinbase",
+            });
         };
-        let mut alloc = Vec::with_capacity(raw.genesis.alloc.len());
-        for (addr_text, account) in &raw.genesis.alloc {
+        let Some(timestamp) = genesis.timestamp else {
+            return Err(ChainError::SpecMissing {
+                field: "genesis.timestamp",
+                reason: "block 0's Unix time in seconds has no default",
+            });
+        };
+        let coinbase = match &genesis.coinbase {
+            Some(text) => parse_address("genesis.coinbase", text)?,
+            None => {
+                return Err(ChainError::SpecMissing {
+                    field: "genesis.coinbase",
+                    reason: "the fee recipient has no default (write the zero address to burn fees)",
+                });
+            }
+        };
+        let mut alloc = Vec::with_capacity(genesis.alloc.len());
+        for (addr_text, account) in &genesis.alloc {
             let base = format!("genesis.alloc.{addr_text}");
             let address = parse_address(&base, addr_text)?;
             let balance = match &account.balance {
@@ -406,6 +493,7 @@ impl ChainSpec {
             });
         }
         alloc.sort_by_key(|a| a.address);
+        check_base_fee(raw.chain.base_fee, &alloc)?;
         let mut plugins: Vec<PluginPin> = Vec::with_capacity(raw.plugins.len());
         for (i, raw_pin) in raw.plugins.iter().enumerate() {
             let field = format!("plugins[{i}]");
@@ -443,8 +531,8 @@ impl ChainSpec {
                 sha256,
             });
         }
-        let mut modules: Vec<GenesisModule> = Vec::with_capacity(raw.genesis.modules.len());
-        for (i, m) in raw.genesis.modules.iter().enumerate() {
+        let mut modules: Vec<GenesisModule> = Vec::with_capacity(genesis.modules.len());
+        for (i, m) in genesis.modules.iter().enumerate() {
             let field = format!("genesis.modules[{i}]");
             let engine = match m.engine.as_str() {
                 "pvm" => EngineId::PVM,
@@ -464,14 +552,19 @@ impl ChainSpec {
                     "a module name is 1..=64 bytes",
                 ));
             }
-            if modules
+            // The identity derives from the name and version only (DESIGN.md
+            // "State"), so one name and version names one module, whatever
+            // its engine.
+            if let Some(j) = modules
                 .iter()
-                .any(|o| o.engine == engine && o.name == m.name && o.version == m.version)
+                .position(|o| o.name == m.name && o.version == m.version)
             {
                 return Err(field_err(
                     format!("{field}.name"),
                     format!("{} v{}", m.name, m.version),
-                    "the same module and version appear twice",
+                    format!(
+                        "genesis.modules[{j}] has the same name and version, so the same identity"
+                    ),
                 ));
             }
             modules.push(GenesisModule {
@@ -489,7 +582,7 @@ impl ChainSpec {
             block_gas_limit: raw.chain.block_gas_limit,
             base_fee: raw.chain.base_fee,
             gas_rates,
-            genesis_timestamp: raw.genesis.timestamp,
+            genesis_timestamp: timestamp,
             coinbase,
             alloc,
             plugins,
@@ -509,6 +602,9 @@ chain_id = 7
 evm_spec = "prague"
 [gas]
 evm = 2
+[genesis]
+timestamp = 1700000000
+coinbase = "0x0000000000000000000000000000000000000000"
 [genesis.alloc."0x1111111111111111111111111111111111111111"]
 balance = "0x10"
 storage = { "0x01" = "0x02", "0x03" = "0x00" }
@@ -552,6 +648,64 @@ storage = { "0x01" = "0x02", "0x03" = "0x00" }
         assert!(e.contains("storage") && e.contains("0xzz"), "{e}");
         let e = err_of(&GOOD.replace("balance = \"0x10\"", "code = \"0x6\""));
         assert!(e.contains(".code"), "{e}");
+    }
+
+    #[test]
+    fn genesis_and_its_timestamp_and_coinbase_are_required() {
+        let missing = |text: &str| match ChainSpec::parse(text).unwrap_err() {
+            ChainError::SpecMissing { field, .. } => field,
+            other => panic!("{other}"),
+        };
+        assert_eq!(
+            missing(&GOOD.replace("timestamp = 1700000000\n", "")),
+            "genesis.timestamp"
+        );
+        assert_eq!(
+            missing(&GOOD.replace(
+                "coinbase = \"0x0000000000000000000000000000000000000000\"\n",
+                ""
+            )),
+            "genesis.coinbase"
+        );
+        let without_genesis = GOOD.split("[genesis]").next().unwrap();
+        assert_eq!(missing(without_genesis), "genesis");
+    }
+
+    #[test]
+    fn absurd_gas_rates_and_base_fees_are_refused() {
+        // 30M EVM gas × 2^40 overflows a u64 of Braid gas.
+        let e = err_of(&GOOD.replace("evm = 2", "evm = 1099511627776"));
+        assert!(e.contains("gas.evm") && e.contains("overflows"), "{e}");
+        // A PVM rate above the whole block budget (30M × 2).
+        let e = err_of(&GOOD.replace("evm = 2", "evm = 2\npvm = 60000001"));
+        assert!(e.contains("gas.pvm") && e.contains("60000001"), "{e}");
+        assert!(ChainSpec::parse(&GOOD.replace("evm = 2", "evm = 2\npvm = 60000000")).is_ok());
+        // Two keys for one engine.
+        let e = err_of(&GOOD.replace("evm = 2", "evm = 2\n\"0x01\" = 3"));
+        assert!(e.contains("gas.") && e.contains("already sets"), "{e}");
+        // The richest genesis account holds 16 wei: a base fee of 1 wei
+        // (21000 wei per transfer) is too much for it.
+        let e = err_of(&GOOD.replace("evm_spec", "base_fee = 1\nevm_spec"));
+        assert!(e.contains("chain.base_fee") && e.contains("16 wei"), "{e}");
+        let rich = GOOD
+            .replace("evm_spec", "base_fee = 1\nevm_spec")
+            .replace("\"0x10\"", "\"21000\"");
+        assert!(ChainSpec::parse(&rich).is_ok());
+    }
+
+    #[test]
+    fn a_module_identity_is_given_once_across_engines() {
+        let module = |engine: &str| {
+            format!(
+                "[[genesis.modules]]\nengine = \"{engine}\"\nname = \"m\"\nversion = 1\npath = \"m\"\n"
+            )
+        };
+        let e = err_of(&format!("{GOOD}{}{}", module("pvm"), module("wasm")));
+        assert!(
+            e.contains("genesis.modules[1].name") && e.contains("genesis.modules[0]"),
+            "{e}"
+        );
+        assert!(ChainSpec::parse(&format!("{GOOD}{}", module("wasm"))).is_ok());
     }
 
     #[test]

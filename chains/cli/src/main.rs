@@ -2,17 +2,20 @@
 //! a JSON-RPC node, queries keys with proofs, verifies proofs offline, and
 //! runs Ethereum state tests.
 
+mod files;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use braid_chain::{Block, Chain, ChainSpec};
+use braid_chain::{Block, Chain, ChainError, ChainSpec};
 use braid_state::{
-    Backend, EngineId, Identity, MemoryBackend, Proof, RocksDbBackend, StateKey, verify_proof,
+    Backend, EngineId, Identity, MemoryBackend, Proof, RocksDbBackend, StateError, StateKey,
+    verify_proof,
 };
 use braid_statetest::{self as statetest, StateTestProgress};
 use clap::{Parser, Subcommand};
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::{DecodeAll, Encode};
 
 #[derive(Parser)]
 #[command(
@@ -73,7 +76,8 @@ enum Command {
         /// Also print the inclusion or exclusion proof.
         #[arg(long)]
         proof: bool,
-        /// RocksDB directory [default: <chain>/.braid-db].
+        /// RocksDB directory [default: <chain>/.braid-db]; opened read-only,
+        /// it must hold the chain already.
         #[arg(long)]
         db: Option<PathBuf>,
     },
@@ -149,6 +153,12 @@ fn hex0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
+/// `0x` + the first 16 bytes of `bytes` in hex, `...` if there are more.
+fn short_hex(bytes: &[u8]) -> String {
+    let more = if bytes.len() > 16 { "..." } else { "" };
+    format!("{}{more}", hex0x(&bytes[..bytes.len().min(16)]))
+}
+
 fn parse_hex(what: &str, text: &str) -> AnyResult<Vec<u8>> {
     hex::decode(text.strip_prefix("0x").unwrap_or(text))
         .map_err(|e| format!("{what} {text:?} is not hex: {e}").into())
@@ -173,7 +183,8 @@ fn parse_engine(text: &str) -> AnyResult<EngineId> {
 }
 
 fn parse_state_key(engine: &str, identity: &str, key: &str) -> AnyResult<StateKey> {
-    let identity = Identity::from_slice(&parse_hex("identity", identity)?)?;
+    let identity = Identity::from_slice(&parse_hex("identity", identity)?)
+        .map_err(|e| format!("identity {identity:?}: {e}"))?;
     Ok(StateKey::new(
         parse_engine(engine)?,
         identity,
@@ -181,27 +192,41 @@ fn parse_state_key(engine: &str, identity: &str, key: &str) -> AnyResult<StateKe
     ))
 }
 
-fn open_chain(chain_dir: &Path, backend: Arc<dyn Backend>) -> AnyResult<Chain> {
-    let spec = ChainSpec::load(&chain_dir.join("chain.toml"))?;
-    Ok(Chain::open(spec, backend)?)
-}
-
 fn default_db(chain_dir: &Path) -> PathBuf {
     chain_dir.join(".braid-db")
+}
+
+/// Whether `dir` holds a database already (opened read-only, written to by
+/// nothing). A store that cannot be read for another reason counts as one:
+/// opening it for writing then reports why.
+fn holds_database(dir: &Path) -> bool {
+    !matches!(
+        RocksDbBackend::open_read_only(dir),
+        Err(StateError::NoDatabase { .. })
+    )
 }
 
 fn run(command: Command) -> AnyResult<ExitCode> {
     match command {
         Command::Run { chain, db, memory } => {
+            // The spec and every block file are checked before the database
+            // is created or opened: bad input changes nothing.
+            let spec = ChainSpec::load(&chain.join("chain.toml"))?;
+            let blocks = Block::load_dir(&chain.join("blocks"))?;
             let backend: Arc<dyn Backend> = if memory {
                 Arc::new(MemoryBackend::new())
             } else {
-                Arc::new(RocksDbBackend::open(
-                    db.unwrap_or_else(|| default_db(&chain)),
-                )?)
+                let dir = db.unwrap_or_else(|| default_db(&chain));
+                if !holds_database(&dir) {
+                    // The first run writes genesis. It is built in memory
+                    // first, so a genesis that cannot be written (a plugin
+                    // that does not load, a module its engine refuses)
+                    // creates no database either.
+                    Chain::open(spec.clone(), Arc::new(MemoryBackend::new()))?;
+                }
+                Arc::new(RocksDbBackend::open(dir)?)
             };
-            let blocks = Block::load_dir(&chain.join("blocks"))?;
-            let mut chain = open_chain(&chain, backend)?;
+            let mut chain = Chain::open(spec, backend)?;
             println!(
                 "chain {} (id {}), head at block {}",
                 chain.spec().name,
@@ -269,17 +294,30 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             proof,
             db,
         } => {
+            // Arguments first: a malformed one is reported as such, whatever
+            // the database holds.
+            let key = parse_state_key(&engine, &identity, &key)?;
             let db_dir = db.unwrap_or_else(|| default_db(&chain));
-            if !db_dir.exists() {
-                return Err(format!(
+            // Read-only: a query creates and writes nothing, not even in a
+            // directory that turns out to hold no database.
+            let no_chain = || {
+                format!(
                     "no database at {}: run `braid run {}` first",
                     db_dir.display(),
                     chain.display()
                 )
-                .into());
-            }
-            let chain = open_chain(&chain, Arc::new(RocksDbBackend::open(&db_dir)?))?;
-            let key = parse_state_key(&engine, &identity, &key)?;
+            };
+            let backend = match RocksDbBackend::open_read_only(&db_dir) {
+                Ok(backend) => backend,
+                Err(StateError::NoDatabase { .. }) => return Err(no_chain().into()),
+                Err(e) => return Err(e.into()),
+            };
+            let spec = ChainSpec::load(&chain.join("chain.toml"))?;
+            let chain = match Chain::open_existing(spec, Arc::new(backend)) {
+                Ok(chain) => chain,
+                Err(ChainError::NoChain) => return Err(no_chain().into()),
+                Err(e) => return Err(e.into()),
+            };
             let value = chain.db().get(key.engine, &key.identity, &key.engine_key)?;
             println!("root  {}", hex0x(&chain.db().root()));
             println!("key   {}", hex0x(&key.encode()));
@@ -308,8 +346,14 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             let key = parse_state_key(&engine, &identity, &key)?;
             let value = value.map(|v| parse_hex("value", &v)).transpose()?;
             let proof_bytes = parse_hex("proof", &proof)?;
-            let proof = Proof::decode(&mut &proof_bytes[..])
-                .map_err(|e| format!("proof does not decode: {e}"))?;
+            // The whole argument is the proof: trailing bytes are refused.
+            let proof = Proof::decode_all(&mut &proof_bytes[..]).map_err(|e| {
+                format!(
+                    "proof {} ({} bytes) does not decode: {e}",
+                    short_hex(&proof_bytes),
+                    proof_bytes.len()
+                )
+            })?;
             match verify_proof(&root, &key.encode(), value.as_deref(), &proof) {
                 Ok(()) => {
                     let claim = if value.is_some() {
@@ -331,7 +375,7 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             }
         }
         Command::Statetest { paths } => {
-            let files = statetest::collect_files(&paths);
+            let files = files::json_files(&paths)?;
             let bar = indicatif::ProgressBar::new(files.len() as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
@@ -350,7 +394,7 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                     p.passed_so_far, p.failed_so_far
                 ));
             };
-            let summary = statetest::run_paths(&paths, &mut on_case);
+            let summary = statetest::run_paths(&files, &mut on_case);
             bar.finish_and_clear();
             for f in &summary.failures {
                 println!(
@@ -381,7 +425,7 @@ fn run(command: Command) -> AnyResult<ExitCode> {
         Command::PvmVectors { paths } => {
             use braid_pvm::vectors::{Backend, diff, parse_vector, run_vector};
             let (mut passed, mut failed) = (0usize, 0usize);
-            for file in statetest::collect_files(&paths) {
+            for file in files::json_files(&paths)? {
                 let result = std::fs::read_to_string(&file)
                     .map_err(|e| e.to_string())
                     .and_then(|text| parse_vector(&text).map_err(|e| e.to_string()))

@@ -610,7 +610,48 @@ pub fn generate_blocks(spec: &ChainSpec, chain_dir: &Path) -> Result<Vec<Block>>
         timestamp: spec.genesis_timestamp + 60,
         transactions: txs,
     });
+
+    // Block 6: caps and YIELD/RESUME (RFC 0010), the orchestrator pattern
+    // of CAPS.md T34 in three PVM contracts. The orchestrator hands the
+    // worker a YieldRef; the worker writes x = 1 and yields the request
+    // "call a with 7"; the orchestrator calls the squaring service and
+    // resumes the worker with 49, which it stores under y.
+    let (orch, worker, service) = orchestra_identities(spec.chain_id);
+    let run = pvm_call(orch, orch_input(worker, service, 0));
+    let txs = vec![s.braid_actions(
+        0,
+        vec![deploy("orch")?, deploy("worker")?, deploy("square")?, run],
+        2_000_000,
+    )];
+    blocks.push(Block {
+        number: 6,
+        timestamp: spec.genesis_timestamp + 72,
+        transactions: txs,
+    });
     Ok(blocks)
+}
+
+/// The identities of the dev chain's orchestrator, worker and squaring
+/// service (modules `orch`, `worker`, `square` v1, deployed in block 6).
+pub fn orchestra_identities(
+    chain_id: u64,
+) -> (
+    braid_core::Identity,
+    braid_core::Identity,
+    braid_core::Identity,
+) {
+    let id = |name: &[u8]| braid_core::module_identity(chain_id, name, 1);
+    (id(b"orch"), id(b"worker"), id(b"square"))
+}
+
+/// The orchestrator's input: `worker[20] ‖ service[20] ‖ flags` (bit 0: the
+/// service faults; bit 1: the handler calls the worker again).
+pub fn orch_input(
+    worker: braid_core::Identity,
+    service: braid_core::Identity,
+    flags: u8,
+) -> Vec<u8> {
+    [&worker.0[..], &service.0, &[flags]].concat()
 }
 
 /// The identity of the dev chain's WASM recorder (genesis module `recorder` v1).

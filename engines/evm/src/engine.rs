@@ -259,6 +259,8 @@ impl EvmEngine {
             block_gas_limit: block.gas_limit,
             base_fee: block.basefee,
             chain_id: env.chain_id,
+            input_len: tx.data.len(),
+            max_initcode: cfg.max_initcode_size(),
         };
         let result =
             scratch::with_evm(
@@ -453,6 +455,9 @@ impl EvmEngine {
                         block_gas_limit: gas_limit,
                         base_fee: 0,
                         chain_id: env.chain_id,
+                        // Not read: invalid transactions are handled above.
+                        input_len: 0,
+                        max_initcode: 0,
                     };
                     return Err(evm_error(other, &ctx));
                 }

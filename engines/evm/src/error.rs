@@ -129,7 +129,9 @@ pub enum EvmError {
         /// Limit, in bytes.
         limit: usize,
     },
-    /// Init code exceeds the EIP-3860 limit (49,152 bytes, Shanghai on).
+    /// Init code exceeds the EIP-3860 limit (49,152 bytes, Shanghai on): a
+    /// create transaction's data (an invalid transaction) or code handed to
+    /// [`crate::EvmEngine::validate_initcode`].
     #[error("init code is {len} bytes, limit {limit} (EIP-3860)")]
     InitcodeTooLarge {
         /// Init code length, in bytes.
@@ -186,6 +188,7 @@ impl EvmError {
                 | EvmError::GasPriceBelowBaseFee { .. }
                 | EvmError::SenderHasCode { .. }
                 | EvmError::ChainIdMismatch { .. }
+                | EvmError::InitcodeTooLarge { .. }
                 | EvmError::InvalidTransaction(_)
         )
     }
@@ -258,6 +261,10 @@ impl EvmError {
                 expected: ctx.chain_id,
                 got: ctx.tx_chain_id,
             },
+            InvalidTransaction::CreateInitCodeSizeLimit => EvmError::InitcodeTooLarge {
+                len: ctx.input_len,
+                limit: ctx.max_initcode,
+            },
             other => EvmError::InvalidTransaction(other),
         }
     }
@@ -272,6 +279,10 @@ pub(crate) struct TxContext {
     pub block_gas_limit: u64,
     pub base_fee: u64,
     pub chain_id: u64,
+    /// The transaction's data, bytes (a create's init code).
+    pub input_len: usize,
+    /// The EIP-3860 init code limit, bytes.
+    pub max_initcode: usize,
 }
 
 impl From<EvmError> for CoreError {

@@ -164,6 +164,23 @@ fn gas_limit_errors_name_the_limits() {
 }
 
 #[test]
+fn oversized_init_code_names_its_length_and_the_limit() {
+    let (mut harness, sender, _) = setup();
+    let mut tx = transfer(sender, Address::ZERO, 0, U256::ZERO);
+    tx.kind = TxKind::Create;
+    tx.gas_limit = 10_000_000;
+    tx.data = vec![0u8; 49_153].into();
+    let error = rejected(&mut harness, tx);
+    assert_eq!(
+        error,
+        EvmError::InitcodeTooLarge {
+            len: 49_153,
+            limit: 49_152
+        }
+    );
+}
+
+#[test]
 fn gas_limit_above_the_kernel_budget_is_refused() {
     use braid_kernel::{BlockState, Kernel};
     let (harness, sender, receiver) = setup();

@@ -37,7 +37,7 @@ pub enum PvmError {
         entries: u64,
     },
     /// A jump table entry points outside the code (checked by
-    /// [`crate::Module::validate_for_deploy`]).
+    /// [`crate::program::Program::validate_for_deploy`]).
     #[error("jump table entry {index} points at pc {target}, the code is {code_len} bytes")]
     JumpTableEntryOutOfRange {
         /// Index of the entry.
@@ -84,15 +84,22 @@ pub enum PvmError {
         limit: u32,
     },
     /// The program's first instruction is not a valid instruction (checked
-    /// by [`crate::Module::validate_for_deploy`]).
+    /// by [`crate::program::Program::validate_for_deploy`]).
     #[error("the entry point (pc 0) holds byte {byte:#04x}, which is not a valid instruction")]
     InvalidEntry {
-        /// The byte at pc 0 (`None`: the code is empty).
+        /// The byte at pc 0.
         byte: u8,
     },
     /// The program has no code at all.
     #[error("the program has no code")]
     EmptyCode,
+    /// The configured backend cannot run in this build (the x86-64
+    /// recompiler before it exists, or on another architecture).
+    #[error("the PVM {backend} backend is not available in this build")]
+    BackendUnavailable {
+        /// The backend asked for.
+        backend: crate::Backend,
+    },
 }
 
 impl PvmError {

@@ -12,7 +12,7 @@ use braid_precompiles::{self as precompiles};
 
 pub use braid_precompiles::host_calls::{BASE_GAS, FULL, HostCall, NONE, OK, WHAT};
 
-use crate::interpreter::Instance;
+use crate::api::GuestAccess;
 use crate::isa::Reg;
 use crate::memory::AccessFault;
 
@@ -55,7 +55,7 @@ fn r8() -> Reg {
 }
 
 /// A guest memory failure inside a host call: the invocation panics.
-struct Panic;
+pub(crate) struct Panic;
 
 impl From<AccessFault> for Panic {
     fn from(_: AccessFault) -> Panic {
@@ -63,49 +63,57 @@ impl From<AccessFault> for Panic {
     }
 }
 
-fn ptr(value: u64) -> std::result::Result<u32, Panic> {
+pub(crate) fn ptr(value: u64) -> std::result::Result<u32, Panic> {
     u32::try_from(value).map_err(|_| Panic)
 }
 
-fn read(instance: &Instance, address: u64, len: u64) -> std::result::Result<Vec<u8>, Panic> {
+pub(crate) fn read(
+    guest: &dyn GuestAccess,
+    address: u64,
+    len: u64,
+) -> std::result::Result<Vec<u8>, Panic> {
     let len = u32::try_from(len).map_err(|_| Panic)?;
-    Ok(instance.memory().read_vec(ptr(address)?, len)?)
+    Ok(guest.read_vec(ptr(address)?, len)?)
 }
 
-fn read_array<const N: usize>(
-    instance: &Instance,
+pub(crate) fn read_array<const N: usize>(
+    guest: &dyn GuestAccess,
     address: u64,
 ) -> std::result::Result<[u8; N], Panic> {
     let mut out = [0u8; N];
-    instance.memory().read_slow(ptr(address)?, &mut out)?;
+    guest.read(ptr(address)?, &mut out)?;
     Ok(out)
 }
 
-fn write(instance: &mut Instance, address: u64, bytes: &[u8]) -> std::result::Result<(), Panic> {
+pub(crate) fn write(
+    guest: &mut dyn GuestAccess,
+    address: u64,
+    bytes: &[u8],
+) -> std::result::Result<(), Panic> {
     if bytes.is_empty() {
         return Ok(());
     }
-    Ok(instance.memory_mut().write(ptr(address)?, bytes)?)
+    Ok(guest.write(ptr(address)?, bytes)?)
 }
 
 /// Copies `value[offset..]`, at most `len` bytes, to `buf` (checked first).
-fn write_window(
-    instance: &mut Instance,
+pub(crate) fn write_window(
+    guest: &mut dyn GuestAccess,
     buf: u64,
     offset: u64,
     len: u64,
     value: &[u8],
 ) -> std::result::Result<(), Panic> {
-    write(instance, buf, host_calls::window(value, offset, len))
+    write(guest, buf, host_calls::window(value, offset, len))
 }
 
-/// Runs host call `call` (already paid for) on `instance`.
+/// Runs host call `which` (already paid for) on the guest.
 ///
 /// # Errors
 /// Host failures (the block stops); guest mistakes are outcomes.
 pub(crate) fn dispatch(
     which: HostCall,
-    instance: &mut Instance,
+    instance: &mut dyn GuestAccess,
     cx: &mut Context<'_>,
 ) -> Result<Next> {
     match run(which, instance, cx) {
@@ -116,11 +124,11 @@ pub(crate) fn dispatch(
 
 fn run(
     which: HostCall,
-    instance: &mut Instance,
+    instance: &mut dyn GuestAccess,
     cx: &mut Context<'_>,
 ) -> std::result::Result<Result<Next>, Panic> {
     let r = instance.regs();
-    let set = |instance: &mut Instance, value: u64| instance.set_reg(r7(), value);
+    let set = |instance: &mut dyn GuestAccess, value: u64| instance.set_reg(r7(), value);
     macro_rules! host {
         ($e:expr) => {
             match $e {
@@ -168,7 +176,7 @@ fn run(
         HostCall::evm_storage_read => {
             let address: [u8; 20] = read_array(instance, r[7])?;
             let slot: [u8; 32] = read_array(instance, r[8])?;
-            instance.memory().check_writable(ptr(r[9])?, 32)?;
+            instance.check_writable(ptr(r[9])?, 32)?;
             let word = host!(host_calls::evm_storage_read(cx.host, address, slot));
             write(instance, r[9], &word)?;
             set(instance, OK);

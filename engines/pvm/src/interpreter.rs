@@ -1,6 +1,6 @@
-//! The reference PVM backend: a [`Module`] pre-decodes a program once into
-//! an instruction array with resolved branch targets and per-block gas; an
-//! [`Instance`] runs it (GP 0.7.2 Appendix A, Ψ and Ψ₁).
+//! The reference PVM backend: [`Code`] lowers a [`Program`] once into an
+//! instruction array whose branch targets are instruction indices; an
+//! [`Interpreter`] runs it (GP 0.7.2 Appendix A, Ψ and Ψ₁).
 //!
 //! Gas follows the conformance vectors (polkavm's "naive" model): a basic
 //! block's instructions (1 gas each) are charged together when the block is
@@ -10,11 +10,12 @@
 
 use std::sync::Arc;
 
-use crate::blob::{HALT_ADDRESS, INPUT_SIZE, MemoryLayout, ProgramBlob, StandardProgram};
-use crate::decode::{decode, is_instruction_start};
+use crate::api::{ExitReason, GuestAccess};
+use crate::blob::{HALT_ADDRESS, INPUT_SIZE};
 use crate::error::{PvmError, Result};
-use crate::isa::{Instruction, InstructionVisitor, PvmSpec, Reg};
+use crate::isa::{Instruction, InstructionVisitor, Reg};
 use crate::memory::{AccessFault, Memory};
+use crate::program::Program;
 
 /// Instruction index meaning "not a valid jump target".
 const INVALID: u32 = u32::MAX;
@@ -25,218 +26,39 @@ const INVALID: u32 = u32::MAX;
 /// request past it returns 0 (RFC 0003).
 pub const MAX_HEAP_GROWTH: u32 = 64 << 20;
 
-/// Why [`Instance::run`] returned (GP ε).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitReason {
-    /// A dynamic jump to [`HALT_ADDRESS`] (GP ∎).
-    Halt,
-    /// `trap`, an invalid instruction, a jump to a non-block start, or an
-    /// access below 64 KiB (GP ☇).
-    Panic,
-    /// The next basic block costs more gas than is left (GP ∞).
-    OutOfGas,
-    /// An access to the inaccessible (or, writing, read-only) page at this
-    /// page-aligned address (GP F).
-    PageFault(u32),
-    /// `ecalli` with this immediate (GP h̵). [`Instance::run`] again resumes
-    /// after it.
-    HostCall(u32),
-}
-
-/// A validated, pre-decoded program, cheap to clone (the wasmtime `Module`).
-#[derive(Clone, Debug)]
-pub struct Module {
-    code: Arc<Code>,
-}
-
+/// A [`Program`] lowered for the interpreter.
 #[derive(Debug)]
-struct Code {
-    spec: PvmSpec,
-    /// Instructions in pc order, then one implicit `trap` at the code's end.
-    /// Branch targets are instruction indices ([`INVALID`] if not a block start).
+pub(crate) struct Code {
+    program: Arc<Program>,
+    /// The program's instructions with branch targets as instruction
+    /// indices ([`INVALID`] if not a jump target).
     instructions: Vec<Instruction>,
-    /// The pc of each instruction.
-    pcs: Vec<u32>,
-    /// Gas charged when a block is entered at this index (0: not a block start).
-    block_gas: Vec<u32>,
-    /// The jump table, as instruction indices ([`INVALID`] if not a block start).
+    /// The jump table, as instruction indices ([`INVALID`] if not a jump target).
     jump_table: Vec<u32>,
-    /// The raw jump table, as pcs.
-    jump_table_pcs: Vec<u32>,
-    code_len: u32,
-    /// The data of a standard program.
-    standard: Option<StandardData>,
-}
-
-#[derive(Debug)]
-struct StandardData {
-    ro_data: Vec<u8>,
-    rw_data: Vec<u8>,
-    layout: MemoryLayout,
-}
-
-impl Module {
-    /// Decodes a raw program blob (GP `deblob`).
-    pub fn from_blob(blob: &ProgramBlob, spec: PvmSpec) -> Module {
-        Module {
-            code: Arc::new(Code::new(blob, spec, None)),
-        }
-    }
-
-    /// Decodes a standard program (GP 0.7.2 §A.7).
-    ///
-    /// # Errors
-    /// [`PvmError::MemoryLayoutTooLarge`] if its regions do not fit.
-    pub fn from_standard(program: &StandardProgram, spec: PvmSpec) -> Result<Module> {
-        let layout = program.layout()?;
-        let data = StandardData {
-            ro_data: program.ro_data.clone(),
-            rw_data: program.rw_data.clone(),
-            layout,
-        };
-        Ok(Module {
-            code: Arc::new(Code::new(&program.blob, spec, Some(data))),
-        })
-    }
-
-    /// Parses and decodes a standard program from its bytes.
-    ///
-    /// # Errors
-    /// As [`StandardProgram::parse`].
-    pub fn parse_standard(bytes: &[u8], spec: PvmSpec) -> Result<Module> {
-        Module::from_standard(&StandardProgram::parse(bytes)?, spec)
-    }
-
-    /// The checks Braid adds at deploy time, beyond what the Gray Paper
-    /// needs to run a program: the code is not empty, pc 0 holds a valid
-    /// instruction, and every jump table entry points inside the code.
-    ///
-    /// # Errors
-    /// [`PvmError::EmptyCode`], [`PvmError::InvalidEntry`],
-    /// [`PvmError::JumpTableEntryOutOfRange`].
-    pub fn validate_for_deploy(&self) -> Result<()> {
-        let code = &self.code;
-        if code.code_len == 0 {
-            return Err(PvmError::EmptyCode);
-        }
-        if code.pcs[0] != 0 || code.instructions[0] == Instruction::invalid {
-            return Err(PvmError::InvalidEntry {
-                byte: code.entry_byte(),
-            });
-        }
-        for (index, &target) in code.jump_table_pcs.iter().enumerate() {
-            if target >= code.code_len {
-                return Err(PvmError::JumpTableEntryOutOfRange {
-                    index,
-                    target,
-                    code_len: code.code_len,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// The instruction set version.
-    pub fn spec(&self) -> PvmSpec {
-        self.code.spec
-    }
-
-    /// Number of instructions (including the implicit final `trap`).
-    pub fn instruction_count(&self) -> usize {
-        self.code.instructions.len()
-    }
-
-    /// Whether the module was built from a standard program.
-    pub fn is_standard(&self) -> bool {
-        self.code.standard.is_some()
-    }
 }
 
 impl Code {
-    fn entry_byte(&self) -> u8 {
-        match self.instructions[0].opcode() {
-            Some(op) if self.pcs[0] == 0 => op.byte(),
-            _ => 0xFF,
-        }
-    }
-
-    fn new(blob: &ProgramBlob, spec: PvmSpec, standard: Option<StandardData>) -> Code {
-        let code_len = blob.code.len() as u32;
-        let mut instructions = Vec::new();
-        let mut pcs = Vec::new();
-        // Follow the instruction chain from pc 0 (GP A.2: ı' = ı + 1 + skip(ı)).
-        // For each instruction: whether the one before it is in T (a
-        // terminator), and whether it is undefined.
-        let mut pc = 0u32;
-        let mut after_terminator = vec![true];
-        let mut after_undefined = vec![false];
-        while pc < code_len {
-            let (instruction, skip) = decode(&blob.code, &blob.bitmask, pc, spec);
-            instructions.push(instruction);
-            pcs.push(pc);
-            let opcode = instruction.opcode();
-            after_terminator.push(opcode.is_some_and(|op| op.is_terminator()));
-            after_undefined.push(opcode.is_none());
-            pc = pc + 1 + skip;
-        }
-        // The code is followed by zeros: an implicit `trap`.
-        instructions.push(Instruction::trap {});
-        pcs.push(code_len.max(pc));
-        let n = instructions.len();
-        // Jump targets (GP ϖ): pc 0, and an instruction start the bitmask
-        // marks right after a terminator. An undefined byte runs as `trap`
-        // but is not in T, so the instruction after it is no target.
-        let is_target: Vec<bool> = (0..n)
-            .map(|i| {
-                i == 0
-                    || (after_terminator[i]
-                        && i < n - 1
-                        && is_instruction_start(&blob.bitmask, code_len, pcs[i]))
-            })
-            .collect();
-        // Gas blocks: a block runs from a target (or the implicit final
-        // `trap` after a terminator) to the next terminator or undefined
-        // byte, where execution cannot go on. Its whole cost sits on its
-        // first instruction; every other index costs 0.
-        let mut block_gas = vec![0u32; n];
-        let mut start = 0;
-        for i in 0..n {
-            let starts_gas_block =
-                is_target[i] || after_undefined[i] || (i == n - 1 && after_terminator[i]);
-            if starts_gas_block {
-                start = i;
-            }
-            block_gas[start] += instructions[i].opcode().map_or(1, |op| op.gas());
-        }
-        let block_at = |pc: u32| -> u32 {
-            match pcs.binary_search(&pc) {
-                Ok(i) if is_target[i] => i as u32,
-                _ => INVALID,
-            }
-        };
-        let instructions = instructions
+    /// Lowers `program`: every pc target becomes an instruction index.
+    pub(crate) fn new(program: Arc<Program>) -> Code {
+        let index = |pc: u32| -> u32 { program.jump_target(pc).map_or(INVALID, |i| i as u32) };
+        let instructions = program
             .iter()
-            .map(|instruction| instruction.map_target(block_at))
+            .map(|(_, _, instruction)| instruction.map_target(index))
             .collect();
-        let jump_table = blob.jump_table.iter().map(|&pc| block_at(pc)).collect();
+        let jump_table = program.jump_table().iter().map(|&pc| index(pc)).collect();
         Code {
-            spec,
             instructions,
-            pcs,
-            block_gas,
             jump_table,
-            jump_table_pcs: blob.jump_table.clone(),
-            code_len,
-            standard,
+            program,
         }
     }
 }
 
-/// One run of a [`Module`]: registers, memory, gas and position (the
-/// wasmtime `Instance`).
+/// One run of a program on the interpreter: registers, memory, gas and
+/// position.
 #[derive(Clone, Debug)]
-pub struct Instance {
-    module: Module,
+pub struct Interpreter {
+    code: Arc<Code>,
     regs: [u64; 16],
     memory: Memory,
     gas: i64,
@@ -249,12 +71,12 @@ pub struct Instance {
     heap_limit: u32,
 }
 
-impl Instance {
-    /// An instance of `module` with no accessible memory, every register 0,
-    /// no gas, at pc 0.
-    pub fn new(module: &Module) -> Instance {
-        Instance {
-            module: module.clone(),
+impl Interpreter {
+    /// An interpreter for `code` with no accessible memory, every register
+    /// 0, no gas, at pc 0.
+    pub(crate) fn new(code: &Arc<Code>) -> Interpreter {
+        Interpreter {
+            code: Arc::clone(code),
             regs: [0; 16],
             memory: Memory::new(),
             gas: 0,
@@ -266,20 +88,12 @@ impl Instance {
         }
     }
 
-    /// An instance of a standard program set up per GP 0.7.2 eq. A.42-A.43:
-    /// memory regions filled, `r0` = [`HALT_ADDRESS`], `r1` = stack top,
-    /// `r7` = input address, `r8` = input length.
-    ///
-    /// # Errors
-    /// [`PvmError::InputTooLarge`] past the 16 MiB argument region.
-    ///
-    /// # Panics
-    /// If `module` was not built from a standard program.
-    pub fn standard(module: &Module, input: &[u8], gas: i64) -> Result<Instance> {
-        let data = module
-            .code
-            .standard
-            .as_ref()
+    /// An interpreter for a standard program set up per GP 0.7.2 eq.
+    /// A.42-A.43 (see [`crate::Instance::standard`]).
+    pub(crate) fn standard(code: &Arc<Code>, input: &[u8], gas: i64) -> Result<Interpreter> {
+        let data = code
+            .program
+            .standard()
             .expect("Instance::standard needs a module built from a standard program");
         if input.len() > INPUT_SIZE as usize {
             return Err(PvmError::InputTooLarge {
@@ -288,8 +102,8 @@ impl Instance {
             });
         }
         let l = data.layout;
-        let mut instance = Instance::new(module);
-        let m = &mut instance.memory;
+        let mut vm = Interpreter::new(code);
+        let m = &mut vm.memory;
         m.map(l.ro_start, u64::from(l.ro_len), false);
         m.init(l.ro_start, &data.ro_data);
         m.map(l.rw_start, u64::from(l.rw_len), true);
@@ -297,48 +111,16 @@ impl Instance {
         m.map(l.stack_start, u64::from(l.stack_len), true);
         m.map(l.input_start, input.len() as u64, false);
         m.init(l.input_start, input);
-        instance.heap_top = l.rw_start + l.rw_len;
-        instance.heap_limit = l
+        vm.heap_top = l.rw_start + l.rw_len;
+        vm.heap_limit = l
             .heap_limit
-            .min(instance.heap_top.saturating_add(MAX_HEAP_GROWTH));
-        instance.regs[0] = u64::from(HALT_ADDRESS);
-        instance.regs[1] = u64::from(l.stack_start + l.stack_len);
-        instance.regs[7] = u64::from(l.input_start);
-        instance.regs[8] = input.len() as u64;
-        instance.gas = gas;
-        Ok(instance)
-    }
-
-    /// The module.
-    pub fn module(&self) -> &Module {
-        &self.module
-    }
-
-    /// Register `reg`.
-    pub fn reg(&self, reg: Reg) -> u64 {
-        self.regs[reg.slot()]
-    }
-
-    /// Sets register `reg`.
-    pub fn set_reg(&mut self, reg: Reg, value: u64) {
-        self.regs[reg.slot()] = value;
-    }
-
-    /// The 13 registers.
-    pub fn regs(&self) -> [u64; 13] {
-        let mut out = [0; 13];
-        out.copy_from_slice(&self.regs[..13]);
-        out
-    }
-
-    /// Gas left.
-    pub fn gas(&self) -> i64 {
-        self.gas
-    }
-
-    /// Sets the gas left.
-    pub fn set_gas(&mut self, gas: i64) {
-        self.gas = gas;
+            .min(vm.heap_top.saturating_add(MAX_HEAP_GROWTH));
+        vm.regs[0] = u64::from(HALT_ADDRESS);
+        vm.regs[1] = u64::from(l.stack_start + l.stack_len);
+        vm.regs[7] = u64::from(l.input_start);
+        vm.regs[8] = input.len() as u64;
+        vm.gas = gas;
+        Ok(vm)
     }
 
     /// The guest memory.
@@ -346,32 +128,32 @@ impl Instance {
         &self.memory
     }
 
-    /// The guest memory, for setting up or for host calls.
+    /// The guest memory, for setting up.
     pub fn memory_mut(&mut self) -> &mut Memory {
         &mut self.memory
     }
 
-    /// Sets where the next [`Instance::run`] starts, as a block entry.
+    /// Sets where the next [`Interpreter::run`] starts, as a block entry.
     /// A pc that is not a block start makes the run panic there.
     pub fn set_pc(&mut self, pc: u32) {
-        let code = &self.module.code;
-        self.next = match code.pcs.binary_search(&pc) {
-            Ok(i) if code.block_gas[i] > 0 => i as u32,
+        let program = &self.code.program;
+        self.next = match program.index_of(pc) {
+            Some(i) if program.block_gas(i) > 0 => i as u32,
             _ => INVALID,
         };
         self.index = self.next;
         self.charge_next = true;
     }
 
-    /// The pc of the instruction that caused the last exit: the `trap`, the
-    /// faulting access, the `ecalli`, the halting jump, or the first
-    /// instruction of the block that could not be paid for.
+    /// The pc of the instruction that caused the last exit (see
+    /// [`crate::Instance::pc`]).
     pub fn pc(&self) -> u32 {
-        let code = &self.module.code;
-        code.pcs
-            .get(self.index as usize)
-            .copied()
-            .unwrap_or(code.code_len)
+        let program = &self.code.program;
+        if (self.index as usize) < program.len() {
+            program.pc(self.index as usize)
+        } else {
+            program.code_len()
+        }
     }
 
     /// The current heap top (`sbrk` grows it).
@@ -383,41 +165,53 @@ impl Instance {
     /// the call (reading and writing registers and memory) and runs again;
     /// execution continues after the `ecalli`.
     pub fn run(&mut self) -> ExitReason {
-        let code = Arc::clone(&self.module.code);
+        let code = Arc::clone(&self.code);
+        let block_gas = code.program.block_gas_table();
+        let instructions = &code.instructions[..];
         let mut index = self.next;
         let mut charge = self.charge_next;
         if index == INVALID {
             return ExitReason::Panic;
         }
+        // The position and the gas live in locals (registers) while the
+        // guest runs, and are written back at an exit.
+        let mut gas = self.gas;
+        let mut exec = Exec {
+            vm: self,
+            jump_table: &code.jump_table,
+            index,
+        };
         loop {
             if charge {
-                let cost = i64::from(code.block_gas[index as usize]);
-                if self.gas < cost {
-                    self.index = index;
-                    self.next = index;
-                    self.charge_next = true;
+                let cost = i64::from(block_gas[index as usize]);
+                if gas < cost {
+                    let vm = exec.vm;
+                    vm.gas = gas;
+                    vm.index = index;
+                    vm.next = index;
+                    vm.charge_next = true;
                     return ExitReason::OutOfGas;
                 }
-                self.gas -= cost;
+                gas -= cost;
             }
-            self.index = index;
-            let instruction = code.instructions[index as usize];
-            match instruction.visit(&mut Exec {
-                instance: self,
-                code: &code,
-            }) {
+            exec.index = index;
+            match instructions[index as usize].visit(&mut exec) {
                 Control::Next => {
                     index += 1;
                     charge = false;
                 }
                 Control::Jump(target) => {
                     if target == INVALID {
-                        return self.exit_at(index, ExitReason::Panic);
+                        exec.vm.gas = gas;
+                        return exec.vm.exit_at(index, ExitReason::Panic);
                     }
                     index = target;
                     charge = true;
                 }
-                Control::Exit(reason) => return self.exit_at(index, reason),
+                Control::Exit(reason) => {
+                    exec.vm.gas = gas;
+                    return exec.vm.exit_at(index, reason);
+                }
             }
         }
     }
@@ -464,6 +258,52 @@ impl Instance {
     }
 }
 
+impl GuestAccess for Interpreter {
+    fn reg(&self, reg: Reg) -> u64 {
+        self.regs[reg.slot()]
+    }
+
+    fn set_reg(&mut self, reg: Reg, value: u64) {
+        self.regs[reg.slot()] = value;
+    }
+
+    fn gas(&self) -> i64 {
+        self.gas
+    }
+
+    fn set_gas(&mut self, gas: i64) {
+        self.gas = gas;
+    }
+
+    fn read(&self, address: u32, buf: &mut [u8]) -> Result<(), AccessFault> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.memory.read_slow(address, buf)
+    }
+
+    fn write(&mut self, address: u32, bytes: &[u8]) -> Result<(), AccessFault> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.memory.write(address, bytes)
+    }
+
+    fn check_readable(&self, address: u32, len: u32) -> Result<(), AccessFault> {
+        self.memory.check_readable(address, len)
+    }
+
+    fn check_writable(&self, address: u32, len: u32) -> Result<(), AccessFault> {
+        self.memory.check_writable(address, len)
+    }
+
+    fn regs(&self) -> [u64; 13] {
+        let mut out = [0; 13];
+        out.copy_from_slice(&self.regs[..13]);
+        out
+    }
+}
+
 /// What to do after an instruction.
 enum Control {
     /// Run the next instruction of the same block.
@@ -474,9 +314,13 @@ enum Control {
     Exit(ExitReason),
 }
 
+/// The interpreter while it runs one instruction.
 struct Exec<'a> {
-    instance: &'a mut Instance,
-    code: &'a Code,
+    vm: &'a mut Interpreter,
+    /// The jump table, as instruction indices.
+    jump_table: &'a [u32],
+    /// The running instruction's index.
+    index: u32,
 }
 
 #[inline(always)]
@@ -492,18 +336,18 @@ fn imm64(x: u32) -> u64 {
 impl Exec<'_> {
     #[inline(always)]
     fn get(&self, r: Reg) -> u64 {
-        self.instance.regs[r.slot()]
+        self.vm.regs[r.slot()]
     }
 
     #[inline(always)]
     fn set(&mut self, r: Reg, value: u64) -> Control {
-        self.instance.regs[r.slot()] = value;
+        self.vm.regs[r.slot()] = value;
         Control::Next
     }
 
     #[inline(always)]
     fn next_index(&self) -> u32 {
-        self.instance.index + 1
+        self.index + 1
     }
 
     #[inline(always)]
@@ -517,7 +361,7 @@ impl Exec<'_> {
         if address == HALT_ADDRESS {
             return Control::Exit(ExitReason::Halt);
         }
-        let table = &self.code.jump_table;
+        let table = self.jump_table;
         if address == 0 || !address.is_multiple_of(2) || (address / 2) as usize > table.len() {
             return Control::Exit(ExitReason::Panic);
         }
@@ -526,7 +370,7 @@ impl Exec<'_> {
 
     #[inline(always)]
     fn load<const N: usize>(&mut self, d: Reg, address: u64, signed: bool) -> Control {
-        match self.instance.memory.read::<N>(address as u32) {
+        match self.vm.memory.read::<N>(address as u32) {
             Ok(bytes) => {
                 let mut wide = [0u8; 8];
                 wide[..N].copy_from_slice(&bytes);
@@ -544,7 +388,7 @@ impl Exec<'_> {
     #[inline(always)]
     fn store<const N: usize>(&mut self, address: u64, value: u64) -> Control {
         match self
-            .instance
+            .vm
             .memory
             .write(address as u32, &value.to_le_bytes()[..N])
         {
@@ -774,7 +618,7 @@ impl InstructionVisitor for Exec<'_> {
     }
     fn sbrk(&mut self, d: Reg, a: Reg) -> Control {
         let size = self.get(a);
-        let result = self.instance.sbrk(size);
+        let result = self.vm.sbrk(size);
         self.set(d, result)
     }
     alu2! {

@@ -3,8 +3,10 @@
 //! [`for_each_instruction!`] is the table: every opcode with its name, byte,
 //! operand format and whether it ends a basic block. The [`Opcode`] enum, the
 //! decoded [`Instruction`] enum, the validity table, the terminator table, the
-//! gas table and the [`InstructionVisitor`] trait are all generated from it,
-//! so a backend that implements the visitor cannot forget an opcode.
+//! gas table, the [`InstructionVisitor`] trait (operands only, what the
+//! interpreter runs) and the [`ProgramVisitor`] trait (pc, next pc and
+//! operands, what a compiler lowers from) are all generated from it, so a
+//! backend that implements a visitor cannot forget an opcode.
 
 use std::fmt;
 
@@ -406,6 +408,40 @@ macro_rules! define_isa {
             fn invalid(&mut self) -> Self::Output;
         }
 
+        /// [`InstructionVisitor`] with positions: every method also gets the
+        /// instruction's pc and the pc after it (GP A.2: `ı` and
+        /// `ı + 1 + skip(ı)`), with branch targets as absolute pcs. A
+        /// compiler implements this one (see [`crate::program::Program::visit`]),
+        /// so it too cannot forget an opcode.
+        pub trait ProgramVisitor {
+            /// What each method returns.
+            type Output;
+            $(
+                #[doc = concat!("`", stringify!($name), "` at `pc`")]
+                fn $name(&mut self, pc: u32, next_pc: u32, $($field: $ty),*) -> Self::Output;
+            )*
+            /// An undefined opcode at `pc` (GP: behaves as `trap`).
+            fn invalid(&mut self, pc: u32, next_pc: u32) -> Self::Output;
+        }
+
+        /// A [`ProgramVisitor`] that hands each instruction back whole, with
+        /// its pc and next pc, to a closure: for disassemblers and tests. A
+        /// backend implements every method of the trait instead.
+        #[derive(Debug)]
+        pub struct ByInstruction<F>(pub F);
+
+        impl<F: FnMut(u32, u32, Instruction) -> O, O> ProgramVisitor for ByInstruction<F> {
+            type Output = O;
+            $(
+                fn $name(&mut self, pc: u32, next_pc: u32, $($field: $ty),*) -> O {
+                    (self.0)(pc, next_pc, Instruction::$name { $($field),* })
+                }
+            )*
+            fn invalid(&mut self, pc: u32, next_pc: u32) -> O {
+                (self.0)(pc, next_pc, Instruction::invalid)
+            }
+        }
+
         impl Instruction {
             /// Calls the visitor method for this instruction.
             #[inline(always)]
@@ -413,6 +449,16 @@ macro_rules! define_isa {
                 match self {
                     $( Instruction::$name { $($field),* } => visitor.$name($($field),*), )*
                     Instruction::invalid => visitor.invalid(),
+                }
+            }
+
+            /// Calls the [`ProgramVisitor`] method for this instruction at
+            /// `pc`, whose next instruction starts at `next_pc`.
+            #[inline(always)]
+            pub fn visit_at<V: ProgramVisitor>(self, pc: u32, next_pc: u32, visitor: &mut V) -> V::Output {
+                match self {
+                    $( Instruction::$name { $($field),* } => visitor.$name(pc, next_pc, $($field),*), )*
+                    Instruction::invalid => visitor.invalid(pc, next_pc),
                 }
             }
 

@@ -5,6 +5,8 @@
 //! has four: read-only data, read-write data and heap, stack, arguments), so
 //! an access is a scan of at most a few region bounds, then a slice index.
 
+use std::cell::Cell;
+
 use crate::blob::{PAGE_SIZE, ZONE_SIZE};
 
 /// Why an access failed (GP: `☇` or `F`).
@@ -30,6 +32,9 @@ struct Region {
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
     regions: Vec<Region>,
+    /// The region the last access hit, tried first: a guest's accesses
+    /// cluster (the stack, one buffer), so this skips the scan.
+    last: Cell<usize>,
 }
 
 impl Memory {
@@ -89,9 +94,19 @@ impl Memory {
     #[inline(always)]
     fn find(&self, address: u32, len: u32) -> Option<usize> {
         let end = u64::from(address) + u64::from(len);
-        self.regions
+        let last = self.last.get();
+        if let Some(r) = self.regions.get(last)
+            && r.start <= address
+            && end <= r.end
+        {
+            return Some(last);
+        }
+        let i = self
+            .regions
             .iter()
-            .position(|r| r.start <= address && end <= r.end)
+            .position(|r| r.start <= address && end <= r.end)?;
+        self.last.set(i);
+        Some(i)
     }
 
     /// The fault for an access of `len` bytes at `address` that did not fit
@@ -213,19 +228,27 @@ impl Memory {
     /// # Errors
     /// As [`Memory::read`].
     pub fn read_vec(&self, address: u32, len: u32) -> Result<Vec<u8>, AccessFault> {
-        if len == 0 {
-            return Ok(Vec::new());
-        }
         // Check before allocating: `len` may come from a guest register.
-        if self.find(address, len).is_none() {
-            match self.fault(address, len, false) {
-                AccessFault::Page(u32::MAX) => {}
-                fault => return Err(fault),
-            }
-        }
+        self.check_readable(address, len)?;
         let mut out = vec![0u8; len as usize];
-        self.read_slow(address, &mut out)?;
+        if len > 0 {
+            self.read_slow(address, &mut out)?;
+        }
         Ok(out)
+    }
+
+    /// Checks that `[address, address + len)` is readable, without reading.
+    ///
+    /// # Errors
+    /// As [`Memory::read`].
+    pub fn check_readable(&self, address: u32, len: u32) -> Result<(), AccessFault> {
+        if len == 0 || self.find(address, len).is_some() {
+            return Ok(());
+        }
+        match self.fault(address, len, false) {
+            AccessFault::Page(u32::MAX) => Ok(()),
+            fault => Err(fault),
+        }
     }
 
     /// Checks that `[address, address + len)` is writable, without writing.

@@ -1,13 +1,18 @@
 //! Gray Paper PVM program vectors (the JSON format of w3f/jamtestvectors
 //! `pvm/programs`): parsing, running on a backend, and a readable diff.
 //!
-//! Each backend runs the same vectors through [`run_vector`]: today the
-//! interpreter; a recompiler plugs in as another [`Backend`].
+//! Every backend runs the same vectors through [`run_vector`], which sets
+//! up and reads back the guest only through [`crate::Instance`] and
+//! [`GuestAccess`]: today the interpreter; the recompiler plugs in as
+//! [`Backend::Compiler`].
+
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use crate::blob::ProgramBlob;
-use crate::interpreter::{ExitReason, Instance, Module};
+pub use crate::api::Backend;
+use crate::api::{Config, ExitReason, GuestAccess, Instance, Module};
+use crate::blob::{PAGE_SIZE, ProgramBlob};
 use crate::isa::{PvmSpec, Reg};
 
 /// A page the vector makes accessible.
@@ -81,15 +86,6 @@ pub struct VectorOutcome {
     pub page_fault_address: Option<u32>,
 }
 
-/// A PVM backend the vectors can run on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Backend {
-    /// [`crate::Instance`], the reference interpreter.
-    #[default]
-    Interpreter,
-}
-
 /// Why a vector could not be run at all.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -97,8 +93,8 @@ pub enum VectorError {
     /// The JSON did not parse as a vector.
     #[error("not a PVM program vector: {0}")]
     Json(#[from] serde_json::Error),
-    /// The program blob is malformed.
-    #[error("the vector's program is malformed: {0}")]
+    /// The program blob is malformed, or the backend is not available.
+    #[error("the vector's program could not be loaded: {0}")]
     Program(#[from] crate::PvmError),
 }
 
@@ -114,19 +110,18 @@ pub fn parse_vector(json: &str) -> Result<Vector, VectorError> {
 /// gas or reaches a host call.
 ///
 /// # Errors
-/// [`VectorError::Program`] for a malformed blob.
+/// [`VectorError::Program`] for a malformed blob, or a backend this build
+/// cannot run ([`crate::PvmError::BackendUnavailable`]).
 pub fn run_vector(vector: &Vector, backend: Backend) -> Result<VectorOutcome, VectorError> {
-    let Backend::Interpreter = backend;
     let blob = ProgramBlob::parse(&vector.program)?;
-    let module = Module::from_blob(&blob, PvmSpec::Gp0_7_2);
+    let config = Config::new(PvmSpec::Gp0_7_2).with_backend(backend);
+    let module = Module::from_blob(&config, &blob)?;
     let mut instance = Instance::new(&module);
     for page in &vector.initial_page_map {
-        instance
-            .memory_mut()
-            .map(page.address, u64::from(page.length), page.is_writable);
+        instance.map(page.address, u64::from(page.length), page.is_writable);
     }
     for chunk in &vector.initial_memory {
-        instance.memory_mut().init(chunk.address, &chunk.contents);
+        instance.init(chunk.address, &chunk.contents);
     }
     for (i, &value) in vector.initial_regs.iter().enumerate() {
         instance.set_reg(Reg::new(i as u8).expect("13 registers"), value);
@@ -146,14 +141,30 @@ pub fn run_vector(vector: &Vector, backend: Backend) -> Result<VectorOutcome, Ve
         regs: instance.regs(),
         pc: instance.pc(),
         gas: instance.gas(),
-        memory: nonzero_runs(&instance),
+        memory: nonzero_runs(&instance, &vector.initial_page_map),
         page_fault_address,
     })
 }
 
-fn nonzero_runs(instance: &Instance) -> Vec<MemoryChunk> {
+/// The non-zero bytes of every page the vector maps (a raw program cannot
+/// map more: it has no heap for `sbrk` to grow), read through
+/// [`GuestAccess`].
+fn nonzero_runs(instance: &impl GuestAccess, page_map: &[PageMapEntry]) -> Vec<MemoryChunk> {
+    let pages: BTreeSet<u32> = page_map
+        .iter()
+        .flat_map(|entry| {
+            let first = u64::from(entry.address / PAGE_SIZE);
+            let end =
+                (u64::from(entry.address) + u64::from(entry.length)).div_ceil(PAGE_SIZE.into());
+            (first..end).map(|page| (page * u64::from(PAGE_SIZE)) as u32)
+        })
+        .collect();
     let mut out: Vec<MemoryChunk> = Vec::new();
-    for (page, _, bytes) in instance.memory().pages() {
+    let mut bytes = vec![0u8; PAGE_SIZE as usize];
+    for page in pages {
+        instance
+            .read(page, &mut bytes)
+            .expect("a page the vector maps is readable");
         for (i, &b) in bytes.iter().enumerate() {
             if b == 0 {
                 continue;

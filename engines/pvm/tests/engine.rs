@@ -1,6 +1,9 @@
 //! The PVM engine through the real kernel and state: Braid's C contracts
 //! (`engines/pvm/contracts/build/*.pvm`), host calls, kernel rules 1-4, and
-//! bad input at deploy and at run time.
+//! bad input at deploy and at run time. Every test runs on every backend.
+
+#[macro_use]
+mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,8 +14,21 @@ use braid_core::{
 };
 use braid_kernel::{BlockState, Kernel};
 use braid_pvm::blob::{ProgramBlob, StandardProgram};
-use braid_pvm::{PvmEngine, PvmError, PvmSpec};
+use braid_pvm::{Backend, Config, PvmEngine, PvmError, PvmSpec};
 use braid_state::{MemoryBackend, StateDb, StateKey};
+
+run_tests! {
+    the_token_mints_transfers_and_reverts,
+    the_gate_reads_an_evm_slot_and_stores_its_decision,
+    a_faulting_callee_leaves_no_writes_and_its_caller_carries_on,
+    a_calls_b_calls_a_is_a_reentrancy_fault_for_the_inner_call,
+    the_callee_sees_its_caller_and_reverts_propagate_as_status,
+    an_infinite_loop_ends_out_of_gas,
+    a_host_call_with_out_of_range_pointers_panics_and_writes_nothing,
+    an_unknown_host_call_answers_what_and_continues,
+    bad_code_is_refused_at_deploy_with_a_typed_error,
+    a_heap_request_past_the_limit_returns_zero,
+}
 
 fn contract(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,10 +45,16 @@ struct Chain {
     engines: Engines,
 }
 
+/// The PVM engine on `backend`.
+fn engine(backend: Backend) -> PvmEngine {
+    PvmEngine::with_config(Config::new(PvmSpec::Gp0_7_2).with_backend(backend))
+        .expect("the backend is available")
+}
+
 impl Chain {
-    fn new() -> Chain {
+    fn new(backend: Backend) -> Chain {
         let mut engines = Engines::new();
-        engines.register(Arc::new(PvmEngine::new(PvmSpec::Gp0_7_2)));
+        engines.register(Arc::new(engine(backend)));
         Chain {
             db: StateDb::open(Arc::new(MemoryBackend::new())).unwrap(),
             engines,
@@ -93,9 +115,8 @@ fn balance_of(who: Identity) -> Vec<u8> {
     input
 }
 
-#[test]
-fn the_token_mints_transfers_and_reverts() {
-    let mut chain = Chain::new();
+fn the_token_mints_transfers_and_reverts(backend: Backend) {
+    let mut chain = Chain::new(backend);
     let token = chain.deploy("token");
     let init = chain.call(
         ALICE,
@@ -146,9 +167,8 @@ fn the_token_mints_transfers_and_reverts() {
     );
 }
 
-#[test]
-fn the_gate_reads_an_evm_slot_and_stores_its_decision() {
-    let mut chain = Chain::new();
+fn the_gate_reads_an_evm_slot_and_stores_its_decision(backend: Backend) {
+    let mut chain = Chain::new(backend);
     let gate = chain.deploy("gate");
     // An ERC-20 balance as the EVM stores it: mapping at slot 0, key
     // keccak256(pad32(holder) ‖ pad32(0)), value 32 bytes big-endian.
@@ -195,9 +215,8 @@ fn the_gate_reads_an_evm_slot_and_stores_its_decision() {
     }
 }
 
-#[test]
-fn a_faulting_callee_leaves_no_writes_and_its_caller_carries_on() {
-    let mut chain = Chain::new();
+fn a_faulting_callee_leaves_no_writes_and_its_caller_carries_on(backend: Backend) {
+    let mut chain = Chain::new(backend);
     let relay = chain.deploy("relay");
     let faulty = chain.deploy("faulty");
     let mut input = faulty.0.to_vec();
@@ -212,9 +231,8 @@ fn a_faulting_callee_leaves_no_writes_and_its_caller_carries_on() {
     assert_eq!(chain.storage(EngineId::PVM, faulty, b"f"), None);
 }
 
-#[test]
-fn a_calls_b_calls_a_is_a_reentrancy_fault_for_the_inner_call() {
-    let mut chain = Chain::new();
+fn a_calls_b_calls_a_is_a_reentrancy_fault_for_the_inner_call(backend: Backend) {
+    let mut chain = Chain::new(backend);
     let a = chain.deploy("relay");
     let b = {
         let id = module_identity(4242, b"relay", 2);
@@ -237,9 +255,8 @@ fn a_calls_b_calls_a_is_a_reentrancy_fault_for_the_inner_call() {
     assert_eq!(chain.storage(EngineId::PVM, a, b"z"), None);
 }
 
-#[test]
-fn the_callee_sees_its_caller_and_reverts_propagate_as_status() {
-    let mut chain = Chain::new();
+fn the_callee_sees_its_caller_and_reverts_propagate_as_status(backend: Backend) {
+    let mut chain = Chain::new(backend);
     let relay = chain.deploy("relay");
     let token = chain.deploy("token");
     // relay -> token.init: the token mints to its caller, the relay.
@@ -291,9 +308,8 @@ fn deploy_raw(chain: &mut Chain, name: &str, code: Vec<u8>) -> Identity {
     id
 }
 
-#[test]
-fn an_infinite_loop_ends_out_of_gas() {
-    let mut chain = Chain::new();
+fn an_infinite_loop_ends_out_of_gas(backend: Backend) {
+    let mut chain = Chain::new(backend);
     // pc 0: jump 0 (opcode 40, offset 0).
     let looping = deploy_raw(&mut chain, "loop", program(vec![40, 0], vec![0b01], vec![]));
     let result = chain.call(ALICE, looping, vec![]);
@@ -301,9 +317,8 @@ fn an_infinite_loop_ends_out_of_gas() {
     assert_eq!(result.gas_used, 10_000_000);
 }
 
-#[test]
-fn a_host_call_with_out_of_range_pointers_panics_and_writes_nothing() {
-    let mut chain = Chain::new();
+fn a_host_call_with_out_of_range_pointers_panics_and_writes_nothing(backend: Backend) {
+    let mut chain = Chain::new(backend);
     // load_imm r7, 0x100 (below 64 KiB); load_imm r8, 4; ecalli 5 (storage_write); trap.
     let code = vec![51, 7, 0x00, 0x01, 51, 8, 4, 10, 5, 0];
     let bitmask = vec![0b1001_0001, 0b10];
@@ -320,9 +335,8 @@ fn a_host_call_with_out_of_range_pointers_panics_and_writes_nothing() {
     );
 }
 
-#[test]
-fn an_unknown_host_call_answers_what_and_continues() {
-    let mut chain = Chain::new();
+fn an_unknown_host_call_answers_what_and_continues(backend: Backend) {
+    let mut chain = Chain::new(backend);
     // ecalli 99; then halt: jump_ind r0 (r0 = 0xFFFF0000) with r8 = 0 output.
     // r7 = WHAT after the call; output is memory[r7..r7+0] = empty.
     let code = vec![10, 99, 50, 0];
@@ -334,9 +348,8 @@ fn an_unknown_host_call_answers_what_and_continues() {
     );
 }
 
-#[test]
-fn bad_code_is_refused_at_deploy_with_a_typed_error() {
-    let engine = PvmEngine::new(PvmSpec::Gp0_7_2);
+fn bad_code_is_refused_at_deploy_with_a_typed_error(backend: Backend) {
+    let engine = engine(backend);
     let reason = |code: &[u8]| match engine.validate(code) {
         Err(CoreError::InvalidCode { reason, .. }) => *reason.downcast::<PvmError>().unwrap(),
         other => panic!("expected InvalidCode, got {other:?}"),
@@ -362,6 +375,11 @@ fn bad_code_is_refused_at_deploy_with_a_typed_error() {
         reason(&program(vec![255], vec![1], vec![])),
         PvmError::InvalidEntry { byte: 0xFF }
     ));
+    // The error names the byte that is there (0xee: no opcode), not 0xff.
+    assert!(matches!(
+        reason(&program(vec![0xEE], vec![1], vec![])),
+        PvmError::InvalidEntry { byte: 0xEE }
+    ));
     // No code.
     assert!(matches!(
         reason(&program(vec![], vec![], vec![])),
@@ -372,7 +390,7 @@ fn bad_code_is_refused_at_deploy_with_a_typed_error() {
     oversized[3..6].copy_from_slice(&[0xFF, 0xFF, 0xFF]);
     assert!(matches!(reason(&oversized), PvmError::Truncated { .. }));
     // Through the kernel, nothing is written.
-    let mut chain = Chain::new();
+    let mut chain = Chain::new(backend);
     let id = module_identity(4242, b"bad", 1);
     let err = chain.tx(|k| k.deploy(EngineId::PVM, id, &good[..10]));
     assert!(matches!(err, Err(CoreError::InvalidCode { .. })));
@@ -385,9 +403,8 @@ fn bad_code_is_refused_at_deploy_with_a_typed_error() {
     );
 }
 
-#[test]
-fn a_heap_request_past_the_limit_returns_zero() {
-    use braid_pvm::{ExitReason, Instance, Module, Reg};
+fn a_heap_request_past_the_limit_returns_zero(backend: Backend) {
+    use braid_pvm::{ExitReason, GuestAccess, Instance, Module, Reg};
     // load_imm_64 r9, X; sbrk r7, r9; ecalli 0 (stop here to look); repeat.
     let sbrk_then_stop = |size: u64| {
         let mut code = vec![20, 9];
@@ -402,7 +419,8 @@ fn a_heap_request_past_the_limit_returns_zero() {
         bitmask[pc / 8] |= 1 << (pc % 8);
     }
     let bytes = program(code, bitmask, vec![]);
-    let module = Module::parse_standard(&bytes, PvmSpec::Gp0_7_2).unwrap();
+    let config = Config::new(PvmSpec::Gp0_7_2).with_backend(backend);
+    let module = Module::parse_standard(&config, &bytes).unwrap();
     let mut instance = Instance::standard(&module, &[], 1000).unwrap();
     let top = instance.heap_top();
     let r7 = Reg::new(7).unwrap();
@@ -413,6 +431,17 @@ fn a_heap_request_past_the_limit_returns_zero() {
     // One page is granted: the new top, and the page is writable.
     assert_eq!(instance.run(), ExitReason::HostCall(0));
     assert_eq!(instance.reg(r7), u64::from(top) + 4096);
-    assert!(instance.memory_mut().write(top, &[1; 4096]).is_ok());
-    assert!(instance.memory_mut().write(top + 4096, &[1]).is_err());
+    assert!(instance.write(top, &[1; 4096]).is_ok());
+    assert!(instance.write(top + 4096, &[1]).is_err());
+}
+
+#[test]
+fn the_compiler_backend_is_refused_until_it_exists() {
+    let config = Config::new(PvmSpec::Gp0_7_2).with_backend(Backend::Compiler);
+    assert_eq!(
+        PvmEngine::with_config(config).unwrap_err(),
+        PvmError::BackendUnavailable {
+            backend: Backend::Compiler
+        }
+    );
 }

@@ -1,9 +1,18 @@
 //! Every Gray Paper PVM program vector in `../shared/vectors/pvm/programs`
-//! passes on every backend (status, pc, registers, gas, memory).
+//! and every regression vector in `tests/vectors/` passes on every backend
+//! (status, pc, registers, gas, memory).
+
+#[macro_use]
+mod common;
 
 use std::path::PathBuf;
 
 use braid_pvm::vectors::{Backend, diff, parse_vector, run_vector};
+
+run_tests! {
+    every_program_vector_passes,
+    the_repository_regression_vectors_pass,
+}
 
 fn vectors_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -16,7 +25,7 @@ fn vectors_dir() -> PathBuf {
     dir
 }
 
-fn run_all(backend: Backend) {
+fn every_program_vector_passes(backend: Backend) {
     let mut files: Vec<_> = std::fs::read_dir(vectors_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -43,19 +52,13 @@ fn run_all(backend: Backend) {
     );
 }
 
-#[test]
-fn every_program_vector_passes_on_the_interpreter() {
-    run_all(Backend::Interpreter);
-}
-
 /// Regression vectors in `tests/vectors/` that Braid does not pass yet: each
 /// is a reported disagreement with GP 0.7.2 (see `tests/vectors/README.md`).
 /// The test checks they still fail, so a fix shows up as a failure here:
 /// remove the name from the list then.
 const KNOWN_BRAID_FAILURES: &[&str] = &[];
 
-#[test]
-fn the_repository_regression_vectors_pass_on_the_interpreter() {
+fn the_repository_regression_vectors_pass(backend: Backend) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -77,7 +80,7 @@ fn the_repository_regression_vectors_pass_on_the_interpreter() {
             vector.name,
             "the file is named after the vector"
         );
-        let outcome = run_vector(&vector, Backend::Interpreter).unwrap();
+        let outcome = run_vector(&vector, backend).unwrap();
         let lines = diff(&vector, &outcome);
         let known = KNOWN_BRAID_FAILURES.contains(&vector.name.as_str());
         if lines.is_empty() == known {

@@ -791,3 +791,198 @@ fn a_non_zero_value_and_a_missing_instance_fault() {
         Outcome::Fault(FaultReason::NoSuchInstance { .. })
     ));
 }
+
+/// A guest that makes NaNs by arithmetic and stores their bits: under key
+/// `f32` the 4-byte results of the f32 cases, under `f64` the 8-byte
+/// results of the f64 cases, under `bits` the sign-bit operations. Operands
+/// are loaded from memory (a data segment) so the compiler cannot fold them:
+/// 0x00 f32 0.0, 0x04 -1.0, 0x08 +inf, 0x0c 1.0, 0x10 a signalling NaN with a
+/// payload (0x7fa00001), 0x14 a negative quiet NaN with a payload
+/// (0xffc00123); 0x20.. the same six as f64 (signalling 0x7ff4000000000001,
+/// negative 0xfff8000000000123).
+const NANS: &str = r#"
+(module
+  (import "braid" "storage_write" (func $write (param i32 i32 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0x00) "\00\00\00\00" "\00\00\80\bf" "\00\00\80\7f" "\00\00\80\3f"
+                         "\01\00\a0\7f" "\23\01\c0\ff")
+  (data (i32.const 0x20) "\00\00\00\00\00\00\00\00" "\00\00\00\00\00\00\f0\bf"
+                         "\00\00\00\00\00\00\f0\7f" "\00\00\00\00\00\00\f0\3f"
+                         "\01\00\00\00\00\00\f4\7f" "\23\01\00\00\00\00\f8\ff")
+  (data (i32.const 0x80) "f32f64bits")
+  (global $n (mut i32) (i32.const 0))
+  (func $z32 (result f32) (f32.load (i32.const 0x00)))
+  (func $m32 (result f32) (f32.load (i32.const 0x04)))
+  (func $i32 (result f32) (f32.load (i32.const 0x08)))
+  (func $o32 (result f32) (f32.load (i32.const 0x0c)))
+  (func $s32 (result f32) (f32.load (i32.const 0x10)))
+  (func $q32 (result f32) (f32.load (i32.const 0x14)))
+  (func $z64 (result f64) (f64.load (i32.const 0x20)))
+  (func $m64 (result f64) (f64.load (i32.const 0x28)))
+  (func $i64 (result f64) (f64.load (i32.const 0x30)))
+  (func $o64 (result f64) (f64.load (i32.const 0x38)))
+  (func $s64 (result f64) (f64.load (i32.const 0x40)))
+  (func $q64 (result f64) (f64.load (i32.const 0x48)))
+  ;; Appends a result's bits at 0x1000 + $n.
+  (func $put32 (param $v f32)
+    (i32.store (i32.add (i32.const 0x1000) (global.get $n)) (i32.reinterpret_f32 (local.get $v)))
+    (global.set $n (i32.add (global.get $n) (i32.const 4))))
+  (func $put64 (param $v f64)
+    (i64.store (i32.add (i32.const 0x1000) (global.get $n)) (i64.reinterpret_f64 (local.get $v)))
+    (global.set $n (i32.add (global.get $n) (i32.const 8))))
+  ;; Stores the results appended since the last flush under `key` (3 or 4 bytes at 0x80+).
+  (func $flush (param $key i32) (param $len i32)
+    (drop (call $write (local.get $key) (local.get $len) (i32.const 0x1000) (global.get $n)))
+    (global.set $n (i32.const 0)))
+  (func (export "call") (result i64)
+    ;; f32: invalid operations, then NaN inputs through arithmetic.
+    (call $put32 (f32.div (call $z32) (call $z32)))
+    (call $put32 (f32.sqrt (call $m32)))
+    (call $put32 (f32.sub (call $i32) (call $i32)))
+    (call $put32 (f32.mul (call $i32) (call $z32)))
+    (call $put32 (f32.add (call $s32) (call $o32)))
+    (call $put32 (f32.mul (call $q32) (call $o32)))
+    (call $put32 (f32.div (call $o32) (call $s32)))
+    (call $put32 (f32.sub (call $q32) (call $s32)))
+    (call $put32 (f32.min (call $s32) (call $o32)))
+    (call $put32 (f32.max (call $q32) (call $o32)))
+    (call $put32 (f32.sqrt (call $s32)))
+    (call $put32 (f32.ceil (call $s32)))
+    (call $put32 (f32.floor (call $q32)))
+    (call $put32 (f32.trunc (call $s32)))
+    (call $put32 (f32.nearest (call $q32)))
+    (call $put32 (f32.demote_f64 (call $s64)))
+    (call $put32 (f32.demote_f64 (call $q64)))
+    (call $flush (i32.const 0x80) (i32.const 3))
+    ;; f64: the same.
+    (call $put64 (f64.div (call $z64) (call $z64)))
+    (call $put64 (f64.sqrt (call $m64)))
+    (call $put64 (f64.sub (call $i64) (call $i64)))
+    (call $put64 (f64.mul (call $i64) (call $z64)))
+    (call $put64 (f64.add (call $s64) (call $o64)))
+    (call $put64 (f64.mul (call $q64) (call $o64)))
+    (call $put64 (f64.div (call $o64) (call $s64)))
+    (call $put64 (f64.sub (call $q64) (call $s64)))
+    (call $put64 (f64.min (call $s64) (call $o64)))
+    (call $put64 (f64.max (call $q64) (call $o64)))
+    (call $put64 (f64.sqrt (call $s64)))
+    (call $put64 (f64.ceil (call $s64)))
+    (call $put64 (f64.floor (call $q64)))
+    (call $put64 (f64.trunc (call $s64)))
+    (call $put64 (f64.nearest (call $q64)))
+    (call $put64 (f64.promote_f32 (call $s32)))
+    (call $put64 (f64.promote_f32 (call $q32)))
+    (call $flush (i32.const 0x83) (i32.const 3))
+    ;; Sign-bit operations are not arithmetic: they keep the payload
+    ;; (WebAssembly spec, "NaN propagation"), exactly.
+    (call $put32 (f32.neg (call $s32)))
+    (call $put32 (f32.abs (call $q32)))
+    (call $put32 (f32.copysign (call $s32) (call $m32)))
+    (call $put64 (f64.neg (call $s64)))
+    (call $put64 (f64.abs (call $q64)))
+    (call $put64 (f64.copysign (call $s64) (call $m64)))
+    (call $flush (i32.const 0x86) (i32.const 4))
+    (i64.const 0)))
+"#;
+
+/// WebAssembly leaves the bits of an arithmetic NaN to the machine; Braid's
+/// engine canonicalises them (`cranelift_nan_canonicalization`, RFC 0004), so
+/// every NaN that arithmetic makes, from invalid operations or from NaN
+/// inputs with a sign or payload, is stored as the positive canonical NaN:
+/// f32 0x7fc00000, f64 0x7ff8000000000000. The same bits on every run and
+/// on a fresh engine.
+#[test]
+fn arithmetic_nans_are_stored_canonical_on_every_run() {
+    const F32_CASES: usize = 17;
+    const F64_CASES: usize = 17;
+    let run = |chain: &mut Chain| {
+        let id = chain.deploy_code("nans", 1, &wat::parse_str(NANS).unwrap());
+        for _ in 0..2 {
+            assert_eq!(chain.call(id, vec![]).outcome, halt(vec![]));
+        }
+        let stored = |key: &[u8]| chain.storage(id, key).expect("the guest stored its NaNs");
+        (stored(b"f32"), stored(b"f64"), stored(b"bits"))
+    };
+    let (f32s, f64s, bits) = run(&mut Chain::new());
+    let f32s: Vec<u32> = f32s
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let f64s: Vec<u64> = f64s
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(f32s, vec![0x7fc0_0000; F32_CASES], "f32 NaNs: {f32s:08x?}");
+    assert_eq!(
+        f64s,
+        vec![0x7ff8_0000_0000_0000; F64_CASES],
+        "f64 NaNs: {f64s:016x?}"
+    );
+    let expected_bits = [
+        &0xffa0_0001u32.to_le_bytes()[..],
+        &0x7fc0_0123u32.to_le_bytes(),
+        &0xffa0_0001u32.to_le_bytes(),
+        &0xfff4_0000_0000_0001u64.to_le_bytes(),
+        &0x7ff8_0000_0000_0123u64.to_le_bytes(),
+        &0xfff4_0000_0000_0001u64.to_le_bytes(),
+    ]
+    .concat();
+    assert_eq!(bits, expected_bits);
+    // A fresh engine and store, on RocksDB: the same bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let rocks = Arc::new(RocksDbBackend::open(dir.path()).unwrap());
+    let mut fresh = Chain::on(rocks, Arc::new(WasmEngine::new().unwrap()));
+    let (f32_again, f64_again, bits_again) = run(&mut fresh);
+    let to_le32 = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let to_le64 = |v: &[u64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    assert_eq!(f32_again, to_le32(&f32s));
+    assert_eq!(f64_again, to_le64(&f64s));
+    assert_eq!(bits_again, expected_bits);
+}
+
+/// CAPS.md T33 (RFC 0010): WASM has no caps in this step. A module
+/// importing a cap or YIELD host call of the shared table (named as the PVM
+/// names it) is refused at deploy with `UnknownImport`, whatever its
+/// signature.
+#[test]
+fn cap_and_yield_imports_are_refused_at_deploy() {
+    let engine = WasmEngine::new().unwrap();
+    let names = [
+        "call_cap",
+        "yield",
+        "set_image",
+        "derive_spawn",
+        "image_make",
+        "same_type",
+        "type_of",
+        "data_read",
+        "data_mint",
+        "instance_cap",
+        "slot_copy",
+        "slot_move",
+        "slot_drop",
+        "slot_kind",
+        "cnode_pack",
+        "cnode_unpack",
+        "yieldref_mint",
+        "resume",
+        "resume_fault",
+    ];
+    for name in names {
+        for signature in ["(param i64) (result i64)", "(result i64)"] {
+            let code = wat::parse_str(format!(
+                r#"(module (import "braid" "{name}" (func {signature}))
+                     (memory (export "memory") 1)
+                     (func (export "call") (result i64) (i64.const 0)))"#
+            ))
+            .unwrap();
+            assert!(
+                matches!(
+                    refusal(&engine, &code),
+                    WasmError::UnknownImport { ref module, name: ref n } if module == "braid" && n == name
+                ),
+                "{name}"
+            );
+        }
+    }
+}

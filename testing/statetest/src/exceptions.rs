@@ -71,6 +71,7 @@ fn evm_names(error: &EvmError) -> &'static [&'static str] {
         EvmError::GasPriceBelowBaseFee { .. } => names!(INSUFFICIENT_MAX_FEE_PER_GAS),
         EvmError::SenderHasCode { .. } => names!(SENDER_NOT_EOA),
         EvmError::ChainIdMismatch { .. } => names!(INVALID_CHAINID),
+        EvmError::InitcodeTooLarge { .. } => names!(INITCODE_SIZE_EXCEEDED),
         EvmError::InvalidTransaction(invalid) => revm_names(invalid),
         // `GasLimitAboveBudget` is Braid's (the kernel's budget), and the
         // rest are not invalid transactions.

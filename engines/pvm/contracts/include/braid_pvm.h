@@ -50,11 +50,22 @@ _Static_assert(sizeof(void *) == 8, "LP64 expected");
 #define BRAID_NONE ((uint64_t)-1) /* 2^64 - 1 */
 #define BRAID_WHAT ((uint64_t)-2) /* 2^64 - 2 */
 #define BRAID_FULL ((uint64_t)-5) /* 2^64 - 5 */
+#define BRAID_WHO  ((uint64_t)-4) /* 2^64 - 4: no such instance (rfcs/0010) */
+#define BRAID_HUH  ((uint64_t)-9) /* 2^64 - 9: refused by a cap rule (rfcs/0010) */
 
 /* ---- `call` statuses ---- */
 #define BRAID_CALL_HALT   0
 #define BRAID_CALL_REVERT 1
 #define BRAID_CALL_FAULT  2
+#define BRAID_CALL_YIELDED 3 /* a yield from the subtree above names this caller (rfcs/0010) */
+
+/* ---- slot kinds (slot_kind, rfcs/0010) ---- */
+#define BRAID_CAP_EMPTY    0
+#define BRAID_CAP_DATA     1
+#define BRAID_CAP_IMAGE    2
+#define BRAID_CAP_CNODE    3
+#define BRAID_CAP_INSTANCE 4
+#define BRAID_CAP_YIELDREF 5
 
 /* ---- host-call ids (rfcs/0003) ---- */
 #define BRAID_HC_GAS              0
@@ -72,6 +83,29 @@ _Static_assert(sizeof(void *) == 8, "LP64 expected");
 #define BRAID_HC_ED25519_VERIFY   12
 #define BRAID_HC_CALL             13
 #define BRAID_HC_REVERT           14
+/* capabilities and YIELD/RESUME (rfcs/0010) */
+#define BRAID_HC_CALL_CAP         15
+#define BRAID_HC_YIELD            16
+#define BRAID_HC_SET_IMAGE        17
+#define BRAID_HC_DERIVE_SPAWN     18
+#define BRAID_HC_IMAGE_MAKE       19
+#define BRAID_HC_SAME_TYPE        20
+#define BRAID_HC_TYPE_OF          21
+#define BRAID_HC_DATA_READ        22
+#define BRAID_HC_DATA_MINT        23
+#define BRAID_HC_RESERVED_OPEN    24
+#define BRAID_HC_RESERVED_SAVE    25
+#define BRAID_HC_INSTANCE_CAP     26
+#define BRAID_HC_SLOT_COPY        27
+#define BRAID_HC_SLOT_MOVE        28
+#define BRAID_HC_SLOT_DROP        29
+#define BRAID_HC_SLOT_KIND        30
+#define BRAID_HC_CNODE_PACK       31
+#define BRAID_HC_CNODE_UNPACK     32
+#define BRAID_HC_YIELDREF_MINT    33
+#define BRAID_HC_RESUME           34
+#define BRAID_HC_RESUME_FAULT     35
+#define BRAID_HC_RESERVED_DROP_RESUME 36
 
 #define BRAID_STR_(x) #x
 #define BRAID_STR(x) BRAID_STR_(x)
@@ -109,6 +143,28 @@ BRAID_HOSTCALL_META(keccak_256, 11, 3, 1);
 BRAID_HOSTCALL_META(ed25519_verify, 12, 4, 1);
 BRAID_HOSTCALL_META(call, 13, 6, 2);
 BRAID_HOSTCALL_META(revert, 14, 2, 1);
+BRAID_HOSTCALL_META(call_cap, 15, 6, 2);
+BRAID_HOSTCALL_META(yield, 16, 1, 1);
+BRAID_HOSTCALL_META(set_image, 17, 1, 1);
+BRAID_HOSTCALL_META(derive_spawn, 18, 2, 1);
+BRAID_HOSTCALL_META(image_make, 19, 3, 1);
+BRAID_HOSTCALL_META(same_type, 20, 2, 1);
+BRAID_HOSTCALL_META(type_of, 21, 2, 1);
+BRAID_HOSTCALL_META(data_read, 22, 4, 1);
+BRAID_HOSTCALL_META(data_mint, 23, 4, 1);
+BRAID_HOSTCALL_META(reserved_open, 24, 0, 1);
+BRAID_HOSTCALL_META(reserved_save, 25, 0, 1);
+BRAID_HOSTCALL_META(instance_cap, 26, 3, 1);
+BRAID_HOSTCALL_META(slot_copy, 27, 2, 1);
+BRAID_HOSTCALL_META(slot_move, 28, 2, 1);
+BRAID_HOSTCALL_META(slot_drop, 29, 1, 1);
+BRAID_HOSTCALL_META(slot_kind, 30, 1, 2);
+BRAID_HOSTCALL_META(cnode_pack, 31, 3, 1);
+BRAID_HOSTCALL_META(cnode_unpack, 32, 2, 1);
+BRAID_HOSTCALL_META(yieldref_mint, 33, 1, 1);
+BRAID_HOSTCALL_META(resume, 34, 6, 2);
+BRAID_HOSTCALL_META(resume_fault, 35, 6, 2);
+BRAID_HOSTCALL_META(reserved_drop_resume, 36, 0, 1);
 
 /* The instruction word the linker rewrites into `ecalli <index>`. */
 #define BRAID_ECALLI(name) \
@@ -154,6 +210,28 @@ BRAID_DEFINE_RAW(keccak_256)
 BRAID_DEFINE_RAW(ed25519_verify)
 BRAID_DEFINE_RAW(call)
 BRAID_DEFINE_RAW(revert)
+BRAID_DEFINE_RAW(call_cap)
+BRAID_DEFINE_RAW(yield)
+BRAID_DEFINE_RAW(set_image)
+BRAID_DEFINE_RAW(derive_spawn)
+BRAID_DEFINE_RAW(image_make)
+BRAID_DEFINE_RAW(same_type)
+BRAID_DEFINE_RAW(type_of)
+BRAID_DEFINE_RAW(data_read)
+BRAID_DEFINE_RAW(data_mint)
+BRAID_DEFINE_RAW(reserved_open)
+BRAID_DEFINE_RAW(reserved_save)
+BRAID_DEFINE_RAW(instance_cap)
+BRAID_DEFINE_RAW(slot_copy)
+BRAID_DEFINE_RAW(slot_move)
+BRAID_DEFINE_RAW(slot_drop)
+BRAID_DEFINE_RAW(slot_kind)
+BRAID_DEFINE_RAW(cnode_pack)
+BRAID_DEFINE_RAW(cnode_unpack)
+BRAID_DEFINE_RAW(yieldref_mint)
+BRAID_DEFINE_RAW(resume)
+BRAID_DEFINE_RAW(resume_fault)
+BRAID_DEFINE_RAW(reserved_drop_resume)
 
 #define BRAID_P(p) ((uint64_t)(uintptr_t)(p))
 
@@ -243,6 +321,134 @@ static inline uint64_t braid_call(const uint8_t callee[20], const void *input, u
 static inline __attribute__((noreturn)) void braid_revert(const void *data, uint64_t len) {
     braid_raw_revert(BRAID_P(data), len, 0, 0, 0, 0, 0);
     __builtin_trap(); /* not reached: the host ends the invocation */
+}
+
+/* ---- capabilities and YIELD/RESUME (rfcs/0010) ----
+ * Caps live in slots (0 scratch: travels down on call, up on halt, to the
+ * handler on yield and back on resume; 1..0xEF persistent; 0xF0..0xFF
+ * ephemeral). Guests name slots, never cap bytes. Statuses: BRAID_OK,
+ * BRAID_NONE (empty slot), BRAID_WHAT (bad argument, wrong kind), BRAID_WHO
+ * (no such instance), BRAID_FULL (size), BRAID_HUH (refused by a cap rule). */
+
+/* 15 call_cap: calls the Instance cap in `slot` at `endpoint` (the callee's r11);
+ * status as braid_call, or BRAID_NONE / BRAID_WHAT. */
+static inline uint64_t braid_call_cap(uint8_t slot, uint8_t endpoint, const void *input,
+                                      uint64_t input_len, uint64_t gas, void *out,
+                                      uint64_t out_len, uint64_t *out_len_total) {
+    uint64_t r8 = 0;
+    uint64_t status = braid_raw_call_cap((uint64_t)slot | ((uint64_t)endpoint << 8), BRAID_P(input),
+                                         input_len, gas, BRAID_P(out), out_len, &r8);
+    if (out_len_total) *out_len_total = r8;
+    return status;
+}
+
+/* 16 yield: to the invocation named by the YieldRef in `slot`; slot 0 goes up
+ * as the payload. BRAID_OK when resumed (slot 0 = the handler's answer),
+ * BRAID_WHAT / BRAID_HUH if refused. */
+static inline uint64_t braid_yield(uint8_t slot) { return braid_raw_yield(slot, 0, 0, 0, 0, 0, 0); }
+
+/* 17 set_image: the Image cap in `slot` runs from the next invocation on. */
+static inline uint64_t braid_set_image(uint8_t slot) {
+    return braid_raw_set_image(slot, 0, 0, 0, 0, 0, 0);
+}
+
+/* 18 derive_spawn: a new instance of the Image in `image`; its Instance cap into `dst`. */
+static inline uint64_t braid_derive_spawn(uint8_t image, uint8_t dst) {
+    return braid_raw_derive_spawn(image, dst, 0, 0, 0, 0, 0);
+}
+
+/* 19 image_make: code from the Data cap in `code`, pinned slots from the CNode in
+ * `pinned` (BRAID_NO_SLOT: none), the Image cap into `dst`. */
+#define BRAID_NO_SLOT ((uint64_t)-1)
+static inline uint64_t braid_image_make(uint8_t code, uint64_t pinned, uint8_t dst) {
+    return braid_raw_image_make(code, pinned, dst, 0, 0, 0, 0);
+}
+
+/* 20 same_type: 1 if the Instance caps in `a` and `b` have the same type chain, 0 if not. */
+static inline uint64_t braid_same_type(uint8_t a, uint8_t b) {
+    return braid_raw_same_type(a, b, 0, 0, 0, 0, 0);
+}
+
+/* 21 type_of: writes the 32-byte type chain of the Instance cap in `slot`. */
+static inline uint64_t braid_type_of(uint8_t slot, uint8_t out[32]) {
+    return braid_raw_type_of(slot, BRAID_P(out), 0, 0, 0, 0, 0);
+}
+
+/* 22 data_read: copies bytes [offset, offset + len) of the Data cap in `slot`
+ * (zero-padded to its size); returns the size. */
+static inline uint64_t braid_data_read(uint8_t slot, void *out, uint64_t offset, uint64_t len) {
+    return braid_raw_data_read(slot, BRAID_P(out), offset, len, 0, 0, 0);
+}
+
+/* 23 data_mint: a Data cap of bytes zero-padded to `size` (0: len) into `dst`. */
+static inline uint64_t braid_data_mint(const void *bytes, uint64_t len, uint64_t size, uint8_t dst) {
+    return braid_raw_data_mint(BRAID_P(bytes), len, size, dst, 0, 0, 0);
+}
+
+/* 26 instance_cap: an Instance cap of (engine, identity) into `dst`. */
+static inline uint64_t braid_instance_cap(uint64_t engine, const uint8_t identity[20], uint8_t dst) {
+    return braid_raw_instance_cap(engine, BRAID_P(identity), dst, 0, 0, 0, 0);
+}
+
+/* 27-29 slot_copy, slot_move, slot_drop. */
+static inline uint64_t braid_slot_copy(uint8_t src, uint8_t dst) {
+    return braid_raw_slot_copy(src, dst, 0, 0, 0, 0, 0);
+}
+static inline uint64_t braid_slot_move(uint8_t src, uint8_t dst) {
+    return braid_raw_slot_move(src, dst, 0, 0, 0, 0, 0);
+}
+static inline uint64_t braid_slot_drop(uint8_t slot) {
+    return braid_raw_slot_drop(slot, 0, 0, 0, 0, 0, 0);
+}
+
+/* 30 slot_kind: BRAID_CAP_*; *size (if not null) gets a Data cap's size. */
+static inline uint64_t braid_slot_kind(uint8_t slot, uint64_t *size) {
+    uint64_t r8 = 0;
+    uint64_t kind = braid_raw_slot_kind(slot, 0, 0, 0, 0, 0, &r8);
+    if (size) *size = r8;
+    return kind;
+}
+
+/* 31 cnode_pack: slots [first, first + count) into a CNode in `dst`. */
+static inline uint64_t braid_cnode_pack(uint8_t first, uint64_t count, uint8_t dst) {
+    return braid_raw_cnode_pack(first, count, dst, 0, 0, 0, 0);
+}
+
+/* 32 cnode_unpack: the CNode in `cnode` into slots from `first` on. */
+static inline uint64_t braid_cnode_unpack(uint8_t cnode, uint8_t first) {
+    return braid_raw_cnode_unpack(cnode, first, 0, 0, 0, 0, 0);
+}
+
+/* 33 yieldref_mint: a YieldRef naming this invocation into `dst` (0 or 0xF0..0xFF). */
+static inline uint64_t braid_yieldref_mint(uint8_t dst) {
+    return braid_raw_yieldref_mint(dst, 0, 0, 0, 0, 0, 0);
+}
+
+/* 34 resume / 35 resume_fault: as handler of a yield, wake (or discard) the
+ * yielder; slot 0 goes down. Returns like braid_call, later: the status of the
+ * entry above this invocation when it ends, or BRAID_CALL_YIELDED. */
+static inline uint64_t braid_resume(void *out, uint64_t out_len, uint64_t *out_len_total) {
+    uint64_t r8 = 0;
+    uint64_t status = braid_raw_resume(0, 0, 0, 0, BRAID_P(out), out_len, &r8);
+    if (out_len_total) *out_len_total = r8;
+    return status;
+}
+static inline uint64_t braid_resume_fault(void *out, uint64_t out_len, uint64_t *out_len_total) {
+    uint64_t r8 = 0;
+    uint64_t status = braid_raw_resume_fault(0, 0, 0, 0, BRAID_P(out), out_len, &r8);
+    if (out_len_total) *out_len_total = r8;
+    return status;
+}
+
+/* 24, 25, 36: reserved (HOST_OPEN, HOST_SAVE, DROP_RESUME); always BRAID_WHAT. */
+static inline uint64_t braid_reserved_open(void) {
+    return braid_raw_reserved_open(0, 0, 0, 0, 0, 0, 0);
+}
+static inline uint64_t braid_reserved_save(void) {
+    return braid_raw_reserved_save(0, 0, 0, 0, 0, 0, 0);
+}
+static inline uint64_t braid_reserved_drop_resume(void) {
+    return braid_raw_reserved_drop_resume(0, 0, 0, 0, 0, 0, 0);
 }
 
 /* ---- entry point ---- */

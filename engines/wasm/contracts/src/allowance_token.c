@@ -1,12 +1,16 @@
 /*
  * allowance_token.c — the contract-level cross-engine workload: a token
- * whose transfers are gated by an allowance, held either locally (read,
- * checked and decremented in its own storage) or in another engine's state
- * (read-only with state_read: checked, not decremented).
+ * whose transfers are gated by an allowance, held either locally (in its
+ * own storage) or in another engine's state (read with state_read). Both
+ * transfer kinds do the same work but for where the allowance is read: one
+ * allowance read, one read and one write of what the holder has spent
+ * (spent ≤ allowance is the check; an allowance held elsewhere is
+ * read-only, so consumption is tracked here for both), then the move.
  *
  * Own storage:
  *   holder[20]              -> balance, u64le (8 bytes)
  *   "allow" ‖ holder[20]    -> allowance, u64le (25-byte key)
+ *   "spent" ‖ holder[20]    -> allowance spent so far, u64le (25-byte key)
  *   "total_supply"          -> total supply, u64le (12-byte key)
  *
  * Input: selector u8 ‖ arguments (all integers little endian):
@@ -14,17 +18,16 @@
  *        sets total_supply; reverts "initialized" if already set.
  *        Output: empty.
  *   0x01 transfer_local(to[20], amount u64)
- *        allowance = own "allow" ‖ caller (unset = 0); reverts "insufficient
- *        allowance" if < amount, else writes allowance - amount; then moves
- *        `amount` caller -> to. Output: the caller's new balance, u64.
+ *        allowance = own "allow" ‖ caller (unset = 0); then spend (below).
  *   0x02 transfer_remote(to[20], amount u64, engine u8, identity[20])
  *        allowance = state_read(engine, identity, "allow" ‖ caller), i.e.
  *        that instance's own-storage key (e.g. another allowance_token
  *        instance, engine 3, or a PVM module, engine 2); unset = 0, a value
- *        that is not 8 bytes reverts "bad allowance"; reverts "insufficient
- *        allowance" if < amount (not decremented: remote state is
- *        read-only); then moves `amount` caller -> to.
- *        Output: the caller's new balance, u64.
+ *        that is not 8 bytes reverts "bad allowance"; then spend (below).
+ *   spend: spent = own "spent" ‖ caller (unset = 0); reverts "insufficient
+ *        allowance" if allowance - spent < amount, else writes spent +
+ *        amount; then moves `amount` caller -> to. Output: the caller's new
+ *        balance, u64.
  *   0x03 set_allowance(who[20], amount u64)  own "allow" ‖ who = amount
  *        (unauthenticated: a benchmark workload). Output: empty.
  *   0x04 balance_of(who[20])     Output: balance, u64 (0 if unset).
@@ -60,6 +63,7 @@ static void allow_key(uint8_t key[25], const uint8_t who[20]) {
     memcpy(key + 5, who, 20);
 }
 
+
 /* caller -> to; returns the caller's new balance. */
 static uint64_t move(const uint8_t caller[20], const uint8_t to[20], uint64_t amount) {
     uint64_t from_balance = read_u64(caller, 20, 0);
@@ -69,6 +73,19 @@ static uint64_t move(const uint8_t caller[20], const uint8_t to[20], uint64_t am
     if (to_balance + amount < to_balance) BRAID_REVERT_STR("overflow");
     write_u64(to, 20, to_balance + amount);
     return read_u64(caller, 20, 0);
+}
+
+/* Spends `amount` of `allowance` for `caller` (tracked in own "spent"),
+ * then moves caller -> to; returns the caller's new balance. */
+static uint64_t spend(const uint8_t caller[20], const uint8_t to[20], uint64_t amount,
+                      uint64_t allowance) {
+    uint8_t key[25];
+    memcpy(key, "spent", 5);
+    memcpy(key + 5, caller, 20);
+    uint64_t spent = read_u64(key, 25, 0);
+    if (spent > allowance || allowance - spent < amount) BRAID_REVERT_STR("insufficient allowance");
+    write_u64(key, 25, spent + amount);
+    return move(caller, to, amount);
 }
 
 BRAID_ENTRY(allowance_token_main) {
@@ -96,9 +113,7 @@ BRAID_ENTRY(allowance_token_main) {
         braid_caller(caller);
         allow_key(key, caller);
         uint64_t allowance = read_u64(key, 25, 0);
-        if (allowance < amount) BRAID_REVERT_STR("insufficient allowance");
-        write_u64(key, 25, allowance - amount);
-        braid_store_u64le(out, move(caller, to, amount));
+        braid_store_u64le(out, spend(caller, to, amount, allowance));
         return braid_return(out, 8);
     }
     case 0x02: { /* transfer_remote(to, amount, engine, identity) */
@@ -116,8 +131,7 @@ BRAID_ENTRY(allowance_token_main) {
             if (n != 8) BRAID_REVERT_STR("bad allowance");
             allowance = braid_load_u64le(buf);
         }
-        if (allowance < amount) BRAID_REVERT_STR("insufficient allowance");
-        braid_store_u64le(out, move(caller, to, amount));
+        braid_store_u64le(out, spend(caller, to, amount, allowance));
         return braid_return(out, 8);
     }
     case 0x03: /* set_allowance(who, amount) */

@@ -281,8 +281,8 @@ fn summary(name: &str, file_len: usize, p: &StandardProgram) -> Result<(), Strin
     if invalid != 0 {
         return Err("program contains invalid instructions".into());
     }
-    if let Some(&bad) = ecalli.keys().find(|&&n| n > 14) {
-        return Err(format!("ecalli {bad} is not an rfcs/0003 host call"));
+    if let Some(&bad) = ecalli.keys().find(|&&n| n > 36) {
+        return Err(format!("ecalli {bad} is not an rfcs/0003 or rfcs/0010 host call"));
     }
     Ok(())
 }

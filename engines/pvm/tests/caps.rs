@@ -1,0 +1,428 @@
+//! Caps, slot 0 and YIELD/RESUME through real PVM contracts (RFC 0010,
+//! CAPS.md §7.12): the PVM as a resumable engine on the kernel's
+//! trampoline, host calls 15–36 from C (`contracts/src/capscript.c`,
+//! `orch.c`, `worker.c`, `square.c`). The kernel rules themselves are
+//! tested through a scripted engine in `kernel/tests/caps.rs`; these tests
+//! show the PVM side reaches them. Every test runs on every backend.
+
+#[macro_use]
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use braid_core::{
+    BlockEnv, CallResult, EngineId, Engines, Identity, Message, NoBlockHashes, Outcome,
+    module_identity, namespace,
+};
+use braid_kernel::{BlockState, Kernel, TraceEvent};
+use braid_pvm::caps::{HUH, YIELDED};
+use braid_pvm::host::{OK, WHAT};
+use braid_pvm::{Backend, Config, PvmEngine, PvmSpec};
+use braid_state::{Backend as StateBackend, MemoryBackend, RocksDbBackend, StateDb};
+
+run_tests! {
+    t3_a_64_deep_pvm_relay_chain_runs_on_a_256_kib_stack_and_the_65th_call_is_refused,
+    t9_a_pvm_storage_key_shaped_like_a_slot_is_storage,
+    t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap,
+    t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
+    t29_the_reserved_ids_answer_what,
+    t34_the_orchestrator_pattern_on_pvm_contracts,
+    t34_a_faulting_service_sends_failed_and_keeps_the_workers_first_write,
+    t34_the_handler_cannot_reenter_the_worker,
+    t34_roots_agree_on_memory_and_rocksdb_and_across_reruns,
+}
+
+fn contract(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("contracts/build")
+        .join(format!("{name}.pvm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const ALICE: Identity = Identity([0xa1; 20]);
+
+struct Chain {
+    db: StateDb,
+    engines: Engines,
+}
+
+impl Chain {
+    fn new(backend: Backend) -> Chain {
+        Chain::on(backend, Arc::new(MemoryBackend::new()))
+    }
+
+    fn on(backend: Backend, state: Arc<dyn StateBackend>) -> Chain {
+        let mut engines = Engines::new();
+        let engine = PvmEngine::with_config(Config::new(PvmSpec::Gp0_7_2).with_backend(backend))
+            .expect("the backend is available");
+        engines.register(Arc::new(engine));
+        Chain {
+            db: StateDb::open(state).unwrap(),
+            engines,
+        }
+    }
+
+    /// Runs `f` as one transaction of one block, committed, with the
+    /// kernel's trace on; answers `f`'s value and the trace.
+    fn tx<T>(&mut self, f: impl FnOnce(&mut Kernel<'_, '_>) -> T) -> (T, Vec<TraceEvent>) {
+        let mut block = BlockState::new(&self.db, BlockEnv::default());
+        let mut kernel = Kernel::new(&mut block, &self.engines, &NoBlockHashes, 50_000_000);
+        kernel.record_trace();
+        let out = f(&mut kernel);
+        let trace = kernel.take_trace();
+        kernel.commit();
+        let changes = block.into_changes();
+        self.db.commit_block(changes, |_| Vec::new()).unwrap();
+        (out, trace)
+    }
+
+    /// Deploys contract `name` as instance number `n` of it.
+    fn deploy(&mut self, name: &str, n: u32) -> Identity {
+        let id = module_identity(4242, format!("{name}/{n}").as_bytes(), 1);
+        let code = contract(name);
+        self.tx(|k| k.deploy(EngineId::PVM, id, &code)).0.unwrap();
+        id
+    }
+
+    fn call(&mut self, target: Identity, input: Vec<u8>) -> (CallResult, Vec<TraceEvent>) {
+        let (result, trace) = self.tx(|k| {
+            k.call(
+                EngineId::PVM,
+                Message {
+                    caller: ALICE,
+                    target,
+                    input,
+                    value: [0; 32],
+                    gas_limit: 10_000_000,
+                },
+            )
+        });
+        (result.unwrap(), trace)
+    }
+
+    /// Guest storage key `key` of `id` (under `0x01`).
+    fn storage(&self, id: Identity, key: &[u8]) -> Option<Vec<u8>> {
+        self.raw(id, &[&[namespace::STORAGE][..], key].concat())
+    }
+
+    /// Engine key `key` of `id`, as stored.
+    fn raw(&self, id: Identity, key: &[u8]) -> Option<Vec<u8>> {
+        self.db.get(EngineId::PVM, &id, key).unwrap()
+    }
+
+    /// The answers capscript instance `id` stored under "r" (u64 each).
+    fn answers(&self, id: Identity) -> Option<Vec<u64>> {
+        self.storage(id, b"r").map(|bytes| {
+            bytes
+                .chunks(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                .collect()
+        })
+    }
+}
+
+/// capscript ops (contracts/src/capscript.c).
+mod op {
+    use braid_core::Identity;
+
+    pub fn storage_write(key: &[u8], value: &[u8]) -> Vec<u8> {
+        [
+            &[0x01, key.len() as u8][..],
+            key,
+            &[value.len() as u8],
+            value,
+        ]
+        .concat()
+    }
+    pub fn slot_kind(slot: u8) -> Vec<u8> {
+        vec![0x02, slot]
+    }
+    pub fn data_mint(bytes: &[u8], dst: u8) -> Vec<u8> {
+        [&[0x03, bytes.len() as u8][..], bytes, &[0, dst]].concat()
+    }
+    pub fn slot_copy(src: u8, dst: u8) -> Vec<u8> {
+        vec![0x04, src, dst]
+    }
+    pub fn yieldref_mint(dst: u8) -> Vec<u8> {
+        vec![0x07, dst]
+    }
+    pub fn call(id: Identity, input: &[u8]) -> Vec<u8> {
+        [&[0x08][..], &id.0, &[input.len() as u8], input].concat()
+    }
+    pub fn call_cap(slot: u8, input: &[u8]) -> Vec<u8> {
+        [&[0x09, slot, 0, input.len() as u8][..], input].concat()
+    }
+    pub fn yield_via(slot: u8) -> Vec<u8> {
+        vec![0x0A, slot]
+    }
+    pub fn resume() -> Vec<u8> {
+        vec![0x0B]
+    }
+    pub fn reserved() -> Vec<u8> {
+        vec![0x0D]
+    }
+    pub fn instance_cap(id: Identity, dst: u8) -> Vec<u8> {
+        [&[0x0E, 2][..], &id.0, &[dst]].concat()
+    }
+    pub fn data_read(slot: u8) -> Vec<u8> {
+        vec![0x0F, slot]
+    }
+}
+
+fn script(ops: &[Vec<u8>]) -> Vec<u8> {
+    ops.concat()
+}
+
+fn pushes(trace: &[TraceEvent]) -> usize {
+    trace
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Push { .. }))
+        .count()
+}
+
+/// T3: relays `0..n` each call the next, the last calls `target`; run on a
+/// thread with a native stack of `stack_kib` KiB. The trampoline keeps one
+/// Rust frame for all levels; the recursive path (one interpreter loop and
+/// kernel call per level) overflowed 128 KiB with 64 levels when measured
+/// (RFC 0010 "The stack and the trampoline"), the trampoline runs in 32.
+fn relay_chain(
+    backend: Backend,
+    relays: u32,
+    stack_kib: usize,
+) -> (Outcome, usize, Option<Vec<u64>>) {
+    std::thread::Builder::new()
+        .stack_size(stack_kib << 10)
+        .spawn(move || {
+            let mut chain = Chain::new(backend);
+            let ids: Vec<Identity> = (0..relays).map(|n| chain.deploy("relay", n)).collect();
+            let target = chain.deploy("capscript", 0);
+            // Innermost first: relay i's input is next ‖ key ‖ next's input.
+            let mut input = Vec::new();
+            let mut next = target;
+            for (i, id) in ids.iter().enumerate().rev() {
+                input = [&next.0[..], &[i as u8], &input].concat();
+                next = *id;
+            }
+            let (result, trace) = chain.call(ids[0], input);
+            (result.outcome, pushes(&trace), chain.answers(target))
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn t3_a_64_deep_pvm_relay_chain_runs_on_a_256_kib_stack_and_the_65th_call_is_refused(
+    backend: Backend,
+) {
+    // 63 relays and the target: 64 invocations, every status 0 (halt), on
+    // CAPS.md's 256 KiB and on 64 KiB, where a recursive kernel overflows.
+    for stack_kib in [256, 64] {
+        let (outcome, pushed, target) = relay_chain(backend, 63, stack_kib);
+        assert_eq!(
+            outcome,
+            Outcome::Halt {
+                output: vec![0; 63]
+            }
+        );
+        assert_eq!(pushed, 64);
+        assert_eq!(target, Some(vec![]), "the target at depth 64 ran");
+    }
+
+    // 64 relays: the 64th's call would be the 65th invocation. It is
+    // refused (status 2), never pushed, and the target never runs.
+    let (outcome, pushed, target) = relay_chain(backend, 64, 256);
+    let mut statuses = vec![0; 63];
+    statuses.push(2);
+    assert_eq!(outcome, Outcome::Halt { output: statuses });
+    assert_eq!(pushed, 64);
+    assert_eq!(target, None);
+}
+
+fn t9_a_pvm_storage_key_shaped_like_a_slot_is_storage(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let me = chain.deploy("capscript", 0);
+    let (result, _) = chain.call(
+        me,
+        script(&[
+            op::storage_write(&[0x04, 0x00, 0x05], b"v"),
+            op::slot_kind(5),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(me), Some(vec![OK, 0]), "slot 5 is empty");
+    assert_eq!(
+        chain.raw(me, &[0x01, 0x04, 0x00, 0x05]),
+        Some(b"v".to_vec())
+    );
+    assert_eq!(chain.raw(me, &[0x04, 0x00, 0x05]), None);
+}
+
+fn t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let a = chain.deploy("capscript", 0);
+    let b = chain.deploy("capscript", 1);
+    // B: keep the ref A passed in slot 0, yield "P", read what A resumed with.
+    let b_script = script(&[
+        op::slot_copy(0, 0xF0),
+        op::data_mint(b"P", 0),
+        op::yield_via(0xF0),
+        op::data_read(0),
+    ]);
+    // A: a ref to itself in slot 0, call B through an Instance cap, read
+    // the payload, answer "Q", resume.
+    let a_script = script(&[
+        op::yieldref_mint(0),
+        op::instance_cap(b, 0xF1),
+        op::call_cap(0xF1, &b_script),
+        op::data_read(0),
+        op::data_mint(b"Q", 0),
+        op::resume(),
+    ]);
+    let (result, trace) = chain.call(a, a_script);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    let p = u64::from(b'P');
+    let q = u64::from(b'Q');
+    assert_eq!(
+        chain.answers(a),
+        Some(vec![OK, OK, YIELDED, 1, p, OK, 0]),
+        "call_cap answered 3 with P in slot 0; resume answered B's halt"
+    );
+    assert_eq!(chain.answers(b), Some(vec![OK, OK, OK, 1, q]));
+    let push = |identity| TraceEvent::Push {
+        engine: EngineId::PVM,
+        identity,
+    };
+    assert_eq!(trace.first(), Some(&push(a)));
+    assert_eq!(trace.get(1), Some(&push(b)));
+    assert!(trace.contains(&TraceEvent::Yield { from: b, to: a }));
+    assert!(trace.contains(&TraceEvent::Resume {
+        by: a,
+        to: b,
+        fault: false
+    }));
+}
+
+fn t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let k = chain.deploy("capscript", 0);
+    let p = chain.deploy("capscript", 1);
+    // P calls K; K mints a ref to itself into slot 0 and halts: slot 0
+    // comes up to P holding a ref to an entry that popped.
+    let k_script = script(&[op::yieldref_mint(0)]);
+    let p_script = script(&[
+        op::call(k, &k_script),
+        op::slot_kind(0),
+        op::yield_via(0),
+        op::storage_write(b"after", b"1"),
+    ]);
+    let (result, _) = chain.call(p, p_script);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(p), Some(vec![0, 5, HUH, OK]));
+    assert_eq!(
+        chain.storage(p, b"after"),
+        Some(b"1".to_vec()),
+        "P continued"
+    );
+}
+
+fn t29_the_reserved_ids_answer_what(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let me = chain.deploy("capscript", 0);
+    let (result, _) = chain.call(me, op::reserved());
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(me), Some(vec![WHAT, WHAT, WHAT]));
+}
+
+/// The three contracts of T34 and the orchestrator's input.
+struct Orchestra {
+    chain: Chain,
+    orch: Identity,
+    worker: Identity,
+    service: Identity,
+}
+
+impl Orchestra {
+    fn new(chain: Chain) -> Orchestra {
+        let mut chain = chain;
+        let orch = chain.deploy("orch", 0);
+        let worker = chain.deploy("worker", 0);
+        let service = chain.deploy("square", 0);
+        Orchestra {
+            chain,
+            orch,
+            worker,
+            service,
+        }
+    }
+
+    fn run(&mut self, flags: u8) -> Outcome {
+        let input = [&self.worker.0[..], &self.service.0, &[flags]].concat();
+        self.chain.call(self.orch, input).0.outcome
+    }
+}
+
+fn t34_the_orchestrator_pattern_on_pvm_contracts(backend: Backend) {
+    let mut o = Orchestra::new(Chain::new(backend));
+    // Yielded, no reentrant call, the service halted, the worker halted.
+    assert_eq!(
+        o.run(0),
+        Outcome::Halt {
+            output: vec![3, 0xFF, 0, 0]
+        }
+    );
+    assert_eq!(o.chain.storage(o.worker, b"x"), Some(vec![1]));
+    assert_eq!(o.chain.storage(o.worker, b"y"), Some(vec![49]));
+    assert_eq!(o.chain.storage(o.service, b"sq"), Some(vec![49]));
+}
+
+fn t34_a_faulting_service_sends_failed_and_keeps_the_workers_first_write(backend: Backend) {
+    let mut o = Orchestra::new(Chain::new(backend));
+    assert_eq!(
+        o.run(1),
+        Outcome::Halt {
+            output: vec![3, 0xFF, 2, 0]
+        }
+    );
+    assert_eq!(o.chain.storage(o.worker, b"x"), Some(vec![1]));
+    assert_eq!(o.chain.storage(o.worker, b"y"), Some(b"failed".to_vec()));
+    assert_eq!(
+        o.chain.storage(o.service, b"sq"),
+        None,
+        "the service's write is gone"
+    );
+}
+
+fn t34_the_handler_cannot_reenter_the_worker(backend: Backend) {
+    let mut o = Orchestra::new(Chain::new(backend));
+    // The handler's call to the paused worker is a fault (Reentrancy:
+    // the worker is on the stack); the rest runs as before.
+    assert_eq!(
+        o.run(2),
+        Outcome::Halt {
+            output: vec![3, 2, 0, 0]
+        }
+    );
+    assert_eq!(o.chain.storage(o.worker, b"y"), Some(vec![49]));
+}
+
+fn t34_roots_agree_on_memory_and_rocksdb_and_across_reruns(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let roots: Vec<_> = (0..2)
+        .flat_map(|run| {
+            let rocks = dir.path().join(format!("run{run}"));
+            [
+                Arc::new(MemoryBackend::new()) as Arc<dyn StateBackend>,
+                Arc::new(RocksDbBackend::open(&rocks).unwrap()),
+            ]
+        })
+        .map(|state| {
+            let mut o = Orchestra::new(Chain::on(backend, state));
+            for flags in [0, 1, 2] {
+                o.run(flags);
+            }
+            o.chain.db.root()
+        })
+        .collect();
+    assert!(roots.windows(2).all(|w| w[0] == w[1]), "{roots:?}");
+}
