@@ -16,4 +16,4 @@ strip -o "$here/plugins/libbraid_plugin_stack.so" target/release/libbraid_plugin
 sha=$(sha256sum "$here/plugins/libbraid_plugin_stack.so" | cut -d' ' -f1)
 sed -i "s/^sha256 = \"[0-9a-f]*\"/sha256 = \"$sha\"/" "$here/chain.toml"
 echo "plugin sha256 $sha"
-./target/release/braid dev-blocks chains/dev
+./target/release/braid-dev blocks chains/dev

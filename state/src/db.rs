@@ -11,6 +11,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use crate::backend::{Backend, Column, WriteBatch};
 use crate::key::{self, EngineId, Identity, KEY_PREFIX_LEN, StateKey};
 use crate::tree::{Hash, MerkleTree, Proof};
+use crate::view::{StateView, ViewShared};
 use crate::{Result, StateError};
 
 /// Entries the read cache holds before it starts over; about 200 bytes each.
@@ -123,6 +124,9 @@ pub struct StateDb {
     /// `None` over an in-memory backend ([`Backend::is_in_memory`]), whose
     /// own map answers a read as fast as the cache would.
     cache: Option<RefCell<ReadCache>>,
+    /// What [`StateView`]s share: the backend and the committed root, under
+    /// the lock [`StateDb::commit_block`] takes around its write.
+    view: Arc<ViewShared>,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -141,11 +145,38 @@ impl StateDb {
     pub fn open(backend: Arc<dyn Backend>) -> Result<Self> {
         let tree = MerkleTree::open(backend.as_ref())?;
         let cache = (!backend.is_in_memory()).then(|| RefCell::new(ReadCache::default()));
+        let view = Arc::new(ViewShared {
+            backend: backend.clone(),
+            committed: std::sync::RwLock::new(tree.root()),
+        });
         Ok(StateDb {
             backend,
             tree,
             cache,
+            view,
         })
+    }
+
+    /// The committed state at `root` without caches (no read cache, no tree
+    /// pages loaded), for a [`crate::ViewGuard`]: reads and proofs go to the
+    /// backend, which must hold the state of `root` while it is used.
+    pub(crate) fn pinned(backend: Arc<dyn Backend>, root: Hash) -> Self {
+        let view = Arc::new(ViewShared {
+            backend: backend.clone(),
+            committed: std::sync::RwLock::new(root),
+        });
+        StateDb {
+            backend,
+            tree: MerkleTree::unloaded(root),
+            cache: None,
+            view,
+        }
+    }
+
+    /// A read view of the last committed block that any thread can use
+    /// while this `StateDb` applies the next one ([`StateView`]).
+    pub fn view(&self) -> StateView {
+        StateView::new(self.view.clone())
     }
 
     /// The Merkle root of the committed state.
@@ -315,8 +346,17 @@ impl StateDb {
         // the batch goes to the backend, the backend's own `writing` and
         // `written` around its write, `applied` once this view moved.
         tracing::debug!(step = "staged", ops = batch.len(), "block batch staged");
-        self.backend.write(batch)?;
         let root = update.root();
+        {
+            // Readers of the committed block wait for this write only.
+            let mut committed = self
+                .view
+                .committed
+                .write()
+                .map_err(|_| StateError::Poisoned)?;
+            self.backend.write(batch)?;
+            *committed = root;
+        }
         self.tree.apply(update);
         tracing::debug!(step = "applied", keys = changes.len(), "block committed");
         let keys_changed = changes.len();

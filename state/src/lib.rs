@@ -4,7 +4,8 @@
 //! What it is: storage [`backend`]s (memory and
 //! RocksDB), the [`WriteJournal`] that invocations write into, the committed
 //! [`StateDb`] with its in-memory read cache, the Merkle [`tree`] with
-//! inclusion and exclusion proofs, and one atomic write per block.
+//! inclusion and exclusion proofs, one atomic write per block, and
+//! [`StateView`], reads of the last committed block from any thread.
 //!
 //! What it does not do: it knows no engine, no gas, no call stack and no
 //! transaction. Keys and ids come from `braid-core`; the kernel
@@ -14,6 +15,7 @@ pub mod backend;
 mod db;
 mod journal;
 pub mod tree;
+mod view;
 
 pub use braid_core::key;
 
@@ -22,6 +24,7 @@ pub use db::{BlockCommit, StateDb};
 pub use journal::{Checkpoint, NO_OWNER, WriteJournal};
 pub use key::{EngineId, Identity, StateKey, namespace};
 pub use tree::{Hash, Proof, ProofError, verify_proof};
+pub use view::{StateView, ViewGuard};
 
 /// Errors of the state layer: invalid keys or values, backend I/O, corrupt data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

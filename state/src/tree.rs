@@ -191,6 +191,19 @@ impl MerkleTree {
         Ok(tree)
     }
 
+    /// The tree at `root` with an empty page cache and nothing read: every
+    /// page a proof needs comes from the backend (a read view's tree).
+    pub(crate) fn unloaded(root: Hash) -> Self {
+        MerkleTree {
+            root,
+            pages: FxHashMap::default(),
+            cache_bytes: 0,
+            cache_budget: 0,
+            generation: 0,
+            threads: 1,
+        }
+    }
+
     /// The current root: 32 bytes, [`EMPTY_ROOT`] for the empty tree.
     pub fn root(&self) -> Hash {
         self.root

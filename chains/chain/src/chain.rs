@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use alloy_primitives::U256;
+use alloy_consensus::Transaction;
+use alloy_eips::Typed2718;
+use alloy_primitives::Bloom;
 use braid_core::{
-    BlockEnv, BlockHashes, CoreError, EngineFailure, EngineId, Engines, Identity, Log, Message,
+    BlockEnv, BlockHashes, CoreError, EngineFailure, EngineId, Engines, Identity, Message, Outcome,
     ScopeKind, module_identity,
 };
 use braid_evm::{EvmEngine, EvmError};
@@ -13,48 +15,24 @@ use braid_kernel::{BlockState, Kernel};
 use braid_pvm::{Config as PvmConfig, PvmEngine, PvmSpec};
 use braid_state::{Backend, StateDb};
 use braid_wasm::WasmEngine;
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Encode;
 
 use crate::block::{Block, BlockHeader, RawTransaction};
+use crate::call::{
+    BraidCallRequest, BraidCallResult, EthCall, EthCallResult, Exec, StateOverrides,
+};
 use crate::fee;
-use crate::spec::ChainSpec;
+use crate::reader::ChainReader;
+use crate::receipt::{
+    BRAID_TX_TYPE, CallReport, CallStatus, Receipt, TransactionKind, encode_receipts,
+};
+use crate::spec::{ChainSpec, EvmSpec};
+use crate::store::{
+    CHAIN_ID_KEY, HEAD_KEY, StoredHashes, block_hash_key, body_key, decode_header, decode_u64,
+    header_key, receipts_key, tx_key,
+};
 use crate::tx::{BraidCall, EthereumRules, EthereumTransaction, SignedBraidTransaction, nonce_key};
 use crate::{ChainError, Result, TxError};
-
-const HEAD_KEY: &[u8] = b"head";
-
-fn header_key(number: u64) -> Vec<u8> {
-    let mut key = b"header/".to_vec();
-    key.extend_from_slice(&number.to_be_bytes());
-    key
-}
-
-/// Which kind of transaction a receipt is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransactionKind {
-    /// Ethereum-signed, run by the EVM.
-    Ethereum,
-    /// A Braid transaction (list of calls).
-    Braid,
-}
-
-/// The result of one applied transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Receipt {
-    /// Transaction kind.
-    pub kind: TransactionKind,
-    /// Whether it succeeded (Ethereum: status 1; Braid: every call halted).
-    pub success: bool,
-    /// Gas used, in Braid gas (a Braid transaction's includes its intrinsic gas).
-    pub gas_used: u64,
-    /// What the sender paid per gas, in wei (EIP-1559 `effective_gas_price`;
-    /// per Braid gas for a Braid transaction, per EVM gas for an Ethereum one).
-    pub effective_gas_price: u128,
-    /// Logs of the transaction (empty if it failed).
-    pub logs: Vec<Log>,
-    /// Contract created by an Ethereum create transaction.
-    pub created: Option<Identity>,
-}
 
 /// What applying one block did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,45 +56,24 @@ impl BlockReport {
     }
 }
 
-/// Answers `BLOCKHASH` from the stored headers (the last 256 blocks).
-struct StoredHashes<'a> {
-    db: &'a StateDb,
-    head: u64,
-}
-
-impl BlockHashes for StoredHashes<'_> {
-    /// The last 256 blocks' hashes (EIP-210's window, as `BLOCKHASH`
-    /// defines it); `None` outside it. Every block in the window was
-    /// committed with its header, so a header that is missing, does not
-    /// decode, or cannot be read is an error that stops the block.
-    fn block_hash(&self, number: u64) -> braid_core::Result<Option<[u8; 32]>> {
-        if number > self.head || self.head - number > 256 {
-            return Ok(None);
-        }
-        let fail = |source: Box<dyn std::error::Error + Send + Sync>| CoreError::BlockHash {
-            number,
-            source,
-        };
-        let bytes = self
-            .db
-            .meta(&header_key(number))
-            .map_err(|e| fail(Box::new(e)))?
-            .ok_or_else(|| fail(Box::new(MissingHeader { number })))?;
-        let header = BlockHeader::decode(&mut &bytes[..]).map_err(|e| fail(Box::new(e)))?;
-        Ok(Some(header.hash()))
+/// The block environment of block `number` at `timestamp` on `spec`'s chain.
+pub(crate) fn block_env(spec: &ChainSpec, number: u64, timestamp: u64) -> BlockEnv {
+    BlockEnv {
+        chain_id: spec.chain_id,
+        number,
+        timestamp,
+        coinbase: Identity(spec.coinbase.0.0),
+        gas_limit: spec.block_gas_limit,
+        base_fee: spec.base_fee,
+        prevrandao: [0; 32],
+        difficulty: [0; 32],
+        excess_blob_gas: Some(0),
     }
-}
-
-/// A block inside the `BLOCKHASH` window has no stored header.
-#[derive(Debug, thiserror::Error)]
-#[error("no header is stored for block {number}")]
-struct MissingHeader {
-    number: u64,
 }
 
 /// A chain: its spec, its engines and its committed state.
 pub struct Chain {
-    spec: ChainSpec,
+    spec: Arc<ChainSpec>,
     db: StateDb,
     engines: Engines,
     evm: Arc<EvmEngine>,
@@ -161,26 +118,37 @@ impl Chain {
             Some(bytes) => Some(decode_header(&bytes)?),
             None => None,
         };
+        let genesis_root = db.root();
         let mut chain = Chain {
             head: BlockHeader {
                 number: 0,
                 parent_hash: [0; 32],
-                state_root: db.root(),
+                state_root: genesis_root,
                 timestamp: spec.genesis_timestamp,
-                transactions_root: braid_core::keccak256(&[]),
+                transactions_root: alloy_consensus::EMPTY_ROOT_HASH.0,
+                receipts_root: alloy_consensus::EMPTY_ROOT_HASH.0,
+                logs_bloom: [0; 256],
                 gas_used: 0,
-                chain_id: spec.chain_id,
+                gas_limit: spec.block_braid_gas_limit(),
+                base_fee_per_gas: spec.base_fee,
+                beneficiary: spec.coinbase.0.0,
+                prevrandao: [0; 32],
+                requests_hash: spec.evm_spec != EvmSpec::Cancun,
             },
-            spec,
+            spec: Arc::new(spec),
             db,
             engines,
             evm,
         };
         match stored_head {
             Some(head) => {
-                if head.chain_id != chain.spec.chain_id {
+                let stored = match chain.db.meta(CHAIN_ID_KEY)? {
+                    Some(bytes) => decode_u64("chain id", &bytes)?,
+                    None => return Err(crate::store::corrupt("chain id", "missing")),
+                };
+                if stored != chain.spec.chain_id {
                     return Err(ChainError::WrongChain {
-                        stored: format!("chain id {}", head.chain_id),
+                        stored: format!("chain id {stored}"),
                         spec: format!("chain id {}", chain.spec.chain_id),
                     });
                 }
@@ -192,7 +160,7 @@ impl Chain {
     }
 
     fn write_genesis(&mut self) -> Result<()> {
-        let env = self.block_env(0, self.spec.genesis_timestamp);
+        let env = block_env(&self.spec, 0, self.spec.genesis_timestamp);
         let mut block = BlockState::new(&self.db, env);
         for account in &self.spec.alloc {
             let evm_account = braid_evm::layout::GenesisAccount {
@@ -229,69 +197,124 @@ impl Chain {
         }
         kernel.commit();
         let changes = block.into_changes();
-        self.commit(
-            changes,
-            0,
-            self.spec.genesis_timestamp,
-            braid_core::keccak256(&[]),
-            0,
-        )?;
+        self.commit(changes, 0, self.spec.genesis_timestamp, &[], &[])?;
         Ok(())
     }
 
+    /// Writes the block's state changes, header, body, receipts and
+    /// indexes in one atomic batch (`crate::store`) and makes it the head.
     fn commit(
         &mut self,
         changes: Vec<(braid_state::StateKey, Option<Vec<u8>>)>,
         number: u64,
         timestamp: u64,
-        transactions_root: [u8; 32],
-        gas_used: u64,
+        transactions: &[RawTransaction],
+        receipts: &[Receipt],
     ) -> Result<BlockHeader> {
-        // The header carries the new root and is written in the same batch.
         let parent_hash = if number == 0 {
             [0; 32]
         } else {
             self.head.hash()
         };
+        let mut logs_bloom = Bloom::ZERO;
+        for receipt in receipts {
+            logs_bloom |= receipt.logs_bloom();
+        }
+        let transactions_root =
+            alloy_consensus::proofs::ordered_trie_root_with_encoder(transactions, |tx, buf| {
+                buf.extend_from_slice(tx.bytes())
+            });
+        let receipts_root =
+            alloy_consensus::proofs::ordered_trie_root_with_encoder(receipts, |r, buf| {
+                buf.extend_from_slice(&r.encode_2718())
+            });
         let mut header = BlockHeader {
             number,
             parent_hash,
             state_root: [0; 32],
             timestamp,
-            transactions_root,
-            gas_used,
-            chain_id: self.spec.chain_id,
+            transactions_root: transactions_root.0,
+            receipts_root: receipts_root.0,
+            logs_bloom: logs_bloom.0.0,
+            gas_used: receipts.iter().map(|r| r.gas_used).sum(),
+            gas_limit: self.spec.block_braid_gas_limit(),
+            base_fee_per_gas: self.spec.base_fee,
+            beneficiary: self.spec.coinbase.0.0,
+            prevrandao: [0; 32],
+            requests_hash: self.spec.evm_spec != EvmSpec::Cancun,
         };
+        let body = transactions.to_vec().encode();
+        let encoded_receipts = encode_receipts(receipts);
+        let chain_id = self.spec.chain_id;
         let commit = self.db.commit_block(changes, |root| {
             header.state_root = *root;
             let encoded = header.encode();
-            vec![
+            let hash = braid_core::keccak256(&encoded);
+            let mut meta = vec![
                 (header_key(number), encoded.clone()),
                 (HEAD_KEY.to_vec(), encoded),
-            ]
+                (block_hash_key(&hash), number.to_be_bytes().to_vec()),
+                (body_key(number), body),
+                (receipts_key(number), encoded_receipts),
+            ];
+            for (index, receipt) in receipts.iter().enumerate() {
+                let location = (number, index as u32).encode();
+                meta.push((tx_key(&receipt.hash), location));
+            }
+            if number == 0 {
+                meta.push((CHAIN_ID_KEY.to_vec(), chain_id.to_be_bytes().to_vec()));
+            }
+            meta
         })?;
         debug_assert_eq!(commit.root, header.state_root);
         self.head = header.clone();
         Ok(header)
     }
 
-    fn block_env(&self, number: u64, timestamp: u64) -> BlockEnv {
-        BlockEnv {
-            chain_id: self.spec.chain_id,
-            number,
-            timestamp,
-            coinbase: self.coinbase(),
-            gas_limit: self.spec.block_gas_limit,
-            base_fee: self.spec.base_fee,
-            prevrandao: [0; 32],
-            difficulty: [0; 32],
-            excess_blob_gas: Some(0),
-        }
-    }
-
     /// The spec.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec
+    }
+
+    /// A thread-safe handle on the committed blocks and state, for readers
+    /// that run while this chain applies the next block ([`ChainReader`]).
+    pub fn reader(&self) -> ChainReader {
+        ChainReader {
+            spec: self.spec.clone(),
+            engines: self.engines.clone(),
+            evm: self.evm.clone(),
+            view: self.db.view(),
+        }
+    }
+
+    fn exec(&self) -> Exec<'_> {
+        Exec {
+            db: &self.db,
+            engines: &self.engines,
+            evm: &self.evm,
+            spec: &self.spec,
+            head: &self.head,
+        }
+    }
+
+    /// Runs an Ethereum call on a throw-away copy of the head state with
+    /// `overrides`, never committed: the base of `eth_call` and
+    /// `eth_estimateGas` (rules in [`braid_evm::EvmEngine::simulate`]).
+    ///
+    /// # Errors
+    /// [`ChainError::InvalidCall`] if the EVM refuses the call (funds,
+    /// intrinsic gas...); state and core failures.
+    pub fn call(&self, call: &EthCall, overrides: &StateOverrides) -> Result<EthCallResult> {
+        self.exec().eth_call(call, overrides)
+    }
+
+    /// Runs a call to any engine's instance on a throw-away copy of the head
+    /// state, never committed (`braid_call`).
+    ///
+    /// # Errors
+    /// [`ChainError::InvalidCall`] for an unknown engine; state and core failures.
+    pub fn braid_call(&self, request: &BraidCallRequest) -> Result<BraidCallResult> {
+        self.exec().braid_call(request)
     }
 
     /// The committed state.
@@ -351,17 +374,17 @@ impl Chain {
                 ),
             });
         }
-        let env = self.block_env(block.number, block.timestamp);
+        let env = block_env(&self.spec, block.number, block.timestamp);
         let hashes = StoredHashes {
             db: &self.db,
             head: self.head.number,
         };
         let mut state = BlockState::new(&self.db, env);
-        let mut receipts = Vec::with_capacity(block.transactions.len());
+        let mut receipts: Vec<Receipt> = Vec::with_capacity(block.transactions.len());
         let mut gas_by_engine = BTreeMap::new();
-        let mut tx_hashes = Vec::with_capacity(32 * block.transactions.len());
         // One budget in Braid gas for every transaction of the block (RFC 0009).
         let mut gas_left = self.spec.block_braid_gas_limit();
+        let mut cumulative_gas_used = 0u64;
         for (index, raw) in block.transactions.iter().enumerate() {
             let invalid = |reason| ChainError::InvalidTransaction {
                 block: block.number,
@@ -372,10 +395,9 @@ impl Chain {
                 ApplyError::Invalid(reason) => invalid(reason),
                 ApplyError::Chain(e) => e,
             };
-            let (receipt, effects_gas, hash) = match raw {
-                RawTransaction::Ethereum(hex) => {
-                    let bytes = decode_hex("ethereum", hex).map_err(invalid)?;
-                    let tx = EthereumTransaction::decode(&bytes).map_err(invalid)?;
+            let mut receipt = match raw {
+                RawTransaction::Ethereum(bytes) => {
+                    let tx = EthereumTransaction::decode(bytes).map_err(invalid)?;
                     let gas_limit = (self.engines.rates())
                         .checked_to_braid(EngineId::EVM, tx.gas_limit())
                         .unwrap_or(u64::MAX);
@@ -385,44 +407,42 @@ impl Chain {
                             left: gas_left,
                         }));
                     }
-                    let (receipt, gas) = self
-                        .apply_ethereum(&mut state, &hashes, &tx)
-                        .map_err(applied)?;
-                    (receipt, gas, tx.hash())
+                    self.apply_ethereum(&mut state, &hashes, &tx)
+                        .map_err(applied)?
                 }
-                RawTransaction::Braid(hex) => {
-                    let bytes = decode_hex("braid", hex).map_err(invalid)?;
-                    let tx = SignedBraidTransaction::decode(&bytes).map_err(invalid)?;
+                RawTransaction::Braid(bytes) => {
+                    let tx = SignedBraidTransaction::decode(bytes).map_err(invalid)?;
                     if tx.transaction.gas_limit > gas_left {
                         return Err(invalid(TxError::BlockGasExceeded {
                             gas_limit: tx.transaction.gas_limit,
                             left: gas_left,
                         }));
                     }
-                    let (receipt, gas) = self
+                    let mut receipt = self
                         .apply_braid(&mut state, &hashes, &tx, bytes.len())
                         .map_err(applied)?;
-                    (receipt, gas, braid_core::keccak256(&bytes))
+                    receipt.hash = raw.hash();
+                    receipt
                 }
             };
             // Never below zero: a transaction uses at most its gas limit,
             // which fit in what was left.
             gas_left = gas_left.saturating_sub(receipt.gas_used);
-            for (engine, gas) in effects_gas {
-                *gas_by_engine.entry(engine).or_insert(0) += gas;
+            cumulative_gas_used = cumulative_gas_used.saturating_add(receipt.gas_used);
+            receipt.cumulative_gas_used = cumulative_gas_used;
+            for (engine, gas) in &receipt.gas_by_engine {
+                *gas_by_engine.entry(*engine).or_insert(0) += gas;
             }
-            tx_hashes.extend_from_slice(&hash);
             tracing::debug!(block = block.number, index, kind = ?receipt.kind, success = receipt.success, gas = receipt.gas_used, "transaction applied");
             receipts.push(receipt);
         }
-        let gas_used = receipts.iter().map(|r| r.gas_used).sum();
         let changes = state.into_changes();
         let header = self.commit(
             changes,
             block.number,
             block.timestamp,
-            braid_core::keccak256(&tx_hashes),
-            gas_used,
+            &block.transactions,
+            &receipts,
         )?;
         tracing::info!(
             number = header.number,
@@ -443,7 +463,7 @@ impl Chain {
         state: &mut BlockState<'_>,
         hashes: &dyn BlockHashes,
         tx: &EthereumTransaction,
-    ) -> Result<(Receipt, BTreeMap<EngineId, u64>), ApplyError> {
+    ) -> Result<Receipt, ApplyError> {
         // Ethereum's validity rules, plus replay protection (RFC 0007).
         let rules = EthereumRules {
             require_chain_id: true,
@@ -466,15 +486,21 @@ impl Chain {
                 _ => ApplyError::Chain(e.into()),
             })?;
         let effects = kernel.commit();
-        let receipt = Receipt {
+        Ok(Receipt {
             kind: TransactionKind::Ethereum,
+            tx_type: tx.envelope.ty(),
+            hash: tx.hash(),
+            from: Identity(tx.sender.0.0),
+            to: tx.envelope.to().map(|to| Identity(to.0.0)),
             success: outcome.success,
             gas_used: effects.braid_gas_used,
+            cumulative_gas_used: 0,
             effective_gas_price: tx.effective_gas_price(self.spec.base_fee),
             logs: effects.logs,
             created: outcome.created_address.map(|a| Identity(a.0.0)),
-        };
-        Ok((receipt, effects.gas_by_engine))
+            gas_by_engine: effects.gas_by_engine,
+            calls: Vec::new(),
+        })
     }
 
     fn apply_braid(
@@ -483,28 +509,11 @@ impl Chain {
         hashes: &dyn BlockHashes,
         signed: &SignedBraidTransaction,
         encoded_len: usize,
-    ) -> Result<(Receipt, BTreeMap<EngineId, u64>), ApplyError> {
+    ) -> Result<Receipt, ApplyError> {
         let invalid = |reason| Err(ApplyError::Invalid(reason));
-        let sender = signed.verify().map_err(ApplyError::Invalid)?;
+        let sender =
+            braid_static_checks(&self.spec, &self.engines, signed).map_err(ApplyError::Invalid)?;
         let tx = &signed.transaction;
-        if tx.chain_id != self.spec.chain_id {
-            return invalid(TxError::WrongChainId {
-                expected: self.spec.chain_id,
-                got: tx.chain_id,
-            });
-        }
-        if tx.calls.is_empty() {
-            return invalid(TxError::NoCalls);
-        }
-        for (call, c) in tx.calls.iter().enumerate() {
-            let engine = c.engine();
-            let Ok(runner) = self.engines.get(engine) else {
-                return invalid(TxError::UnknownEngine { call, engine });
-            };
-            if matches!(c, BraidCall::Deploy { .. }) && runner.scope_kind() != ScopeKind::Instance {
-                return invalid(TxError::DeployUnsupported { call, engine });
-            }
-        }
         let nonce_key = nonce_key(&sender);
         let expected = match state
             .get(nonce_key.engine, &nonce_key.identity, &nonce_key.engine_key)
@@ -526,23 +535,9 @@ impl Chain {
             });
         }
         // Bounded and paid for (RFC 0009).
-        let intrinsic = fee::intrinsic_gas(encoded_len);
-        if tx.gas_limit < intrinsic {
-            return invalid(TxError::IntrinsicGasAboveLimit {
-                gas_limit: tx.gas_limit,
-                intrinsic,
-            });
-        }
-        let terms = fee::FeeTerms::new(
-            tx.max_fee_per_gas,
-            tx.max_priority_fee_per_gas,
-            self.spec.base_fee,
-        )
-        .map_err(ApplyError::Invalid)?;
-        let value = tx.calls.iter().fold(U256::ZERO, |sum, call| match call {
-            BraidCall::Call { value, .. } => sum.saturating_add(U256::from_be_bytes(*value)),
-            BraidCall::Deploy { .. } => sum,
-        });
+        let (intrinsic, terms) =
+            braid_fee_checks(&self.spec, signed, encoded_len).map_err(ApplyError::Invalid)?;
+        let value = crate::tx::braid_value(tx);
         let required = fee::cost(tx.gas_limit, tx.max_fee_per_gas).saturating_add(value);
         let balance = fee::balance(state, &sender).map_err(ApplyError::Chain)?;
         if balance < required {
@@ -563,6 +558,7 @@ impl Chain {
         let mut kernel = Kernel::new(state, &self.engines, hashes, tx.gas_limit - intrinsic);
         let mut success = true;
         let mut created = None;
+        let mut calls = Vec::with_capacity(tx.calls.len());
         for call in &tx.calls {
             let halted = match call {
                 BraidCall::Call {
@@ -581,7 +577,22 @@ impl Chain {
                     let result = kernel
                         .call(EngineId(*engine), message)
                         .map_err(|e| ApplyError::Chain(e.into()))?;
-                    result.outcome.is_halt()
+                    let halted = result.outcome.is_halt();
+                    let (status, output) = match result.outcome {
+                        Outcome::Halt { output } => (CallStatus::Halt, output),
+                        Outcome::Revert { output } => (CallStatus::Revert, output),
+                        Outcome::Fault(reason) => {
+                            (CallStatus::Fault(format!("{reason:?}")), Vec::new())
+                        }
+                    };
+                    calls.push(CallReport {
+                        engine: *engine,
+                        target: *target,
+                        status,
+                        output,
+                        gas_used: result.gas_used,
+                    });
+                    halted
                 }
                 BraidCall::Deploy {
                     engine,
@@ -590,17 +601,28 @@ impl Chain {
                     code,
                 } => {
                     let identity = module_identity(self.spec.chain_id, name, *version);
-                    match kernel.deploy(EngineId(*engine), identity, code) {
+                    let deployed = match kernel.deploy(EngineId(*engine), identity, code) {
                         Ok(_) => {
                             created = Some(identity);
-                            true
+                            Ok(())
                         }
                         // Deterministic refusals of the deploy: the transaction fails.
-                        Err(CoreError::InvalidCode { .. } | CoreError::InstanceExists { .. }) => {
-                            false
-                        }
+                        Err(
+                            e @ (CoreError::InvalidCode { .. } | CoreError::InstanceExists { .. }),
+                        ) => Err(e.to_string()),
                         Err(e) => return Err(ApplyError::Chain(e.into())),
-                    }
+                    };
+                    calls.push(CallReport {
+                        engine: *engine,
+                        target: identity.0,
+                        status: match &deployed {
+                            Ok(()) => CallStatus::Halt,
+                            Err(reason) => CallStatus::Fault(reason.clone()),
+                        },
+                        output: Vec::new(),
+                        gas_used: 0,
+                    });
+                    deployed.is_ok()
                 }
             };
             if !halted {
@@ -618,7 +640,7 @@ impl Chain {
             .min(tx.gas_limit);
         let refund = fee::cost(tx.gas_limit - gas_used, terms.effective_gas_price);
         fee::credit(state, &sender, refund).map_err(chain)?;
-        let coinbase = self.coinbase();
+        let coinbase = Identity(self.spec.coinbase.0.0);
         fee::credit(
             state,
             &coinbase,
@@ -628,40 +650,80 @@ impl Chain {
         state
             .set(nonce_key, Some((expected + 1).to_be_bytes().to_vec()))
             .map_err(|e| ApplyError::Chain(e.into()))?;
-        let receipt = Receipt {
+        Ok(Receipt {
             kind: TransactionKind::Braid,
+            tx_type: BRAID_TX_TYPE,
+            hash: [0; 32],
+            from: sender,
+            to: None,
             success,
             gas_used,
+            cumulative_gas_used: 0,
             effective_gas_price: terms.effective_gas_price,
             logs: effects.logs,
             created: created.filter(|_| success),
-        };
-        Ok((receipt, effects.gas_by_engine))
+            gas_by_engine: effects.gas_by_engine,
+            calls,
+        })
     }
+}
 
-    fn coinbase(&self) -> Identity {
-        Identity(self.spec.coinbase.0.0)
+/// The checks of a Braid transaction that need neither the state nor the
+/// fees: signature, chain id, at least one call, known engines, deploys only
+/// to instance-scoped engines. Returns the sender.
+pub(crate) fn braid_static_checks(
+    spec: &ChainSpec,
+    engines: &Engines,
+    signed: &SignedBraidTransaction,
+) -> Result<Identity, TxError> {
+    let sender = signed.verify()?;
+    let tx = &signed.transaction;
+    if tx.chain_id != spec.chain_id {
+        return Err(TxError::WrongChainId {
+            expected: spec.chain_id,
+            got: tx.chain_id,
+        });
     }
+    if tx.calls.is_empty() {
+        return Err(TxError::NoCalls);
+    }
+    for (call, c) in tx.calls.iter().enumerate() {
+        let engine = c.engine();
+        let Ok(runner) = engines.get(engine) else {
+            return Err(TxError::UnknownEngine { call, engine });
+        };
+        if matches!(c, BraidCall::Deploy { .. }) && runner.scope_kind() != ScopeKind::Instance {
+            return Err(TxError::DeployUnsupported { call, engine });
+        }
+    }
+    Ok(sender)
+}
+
+/// RFC 0009's checks of a Braid transaction `encoded_len` bytes long: its
+/// gas limit covers its intrinsic gas, its fee caps are consistent and at
+/// least the base fee. Returns the intrinsic gas and the fee terms.
+pub(crate) fn braid_fee_checks(
+    spec: &ChainSpec,
+    signed: &SignedBraidTransaction,
+    encoded_len: usize,
+) -> Result<(u64, fee::FeeTerms), TxError> {
+    let tx = &signed.transaction;
+    let intrinsic = fee::intrinsic_gas(encoded_len);
+    if tx.gas_limit < intrinsic {
+        return Err(TxError::IntrinsicGasAboveLimit {
+            gas_limit: tx.gas_limit,
+            intrinsic,
+        });
+    }
+    let terms = fee::FeeTerms::new(
+        tx.max_fee_per_gas,
+        tx.max_priority_fee_per_gas,
+        spec.base_fee,
+    )?;
+    Ok((intrinsic, terms))
 }
 
 enum ApplyError {
     Invalid(TxError),
     Chain(ChainError),
-}
-
-fn decode_hex(kind: &'static str, text: &str) -> Result<Vec<u8>, TxError> {
-    hex::decode(text.strip_prefix("0x").unwrap_or(text)).map_err(|e| TxError::Decode {
-        kind,
-        prefix: text.chars().take(16).collect(),
-        message: format!("not hex: {e}"),
-    })
-}
-
-fn decode_header(bytes: &[u8]) -> Result<BlockHeader> {
-    BlockHeader::decode(&mut &bytes[..]).map_err(|e| {
-        ChainError::State(braid_state::StateError::Corrupt {
-            what: "block header",
-            detail: e.to_string(),
-        })
-    })
 }

@@ -82,6 +82,14 @@ pub enum ChainError {
         #[source]
         reason: TxError,
     },
+    /// A read-only call (`eth_call`, `braid_call`) that the chain refuses to
+    /// run, for the reason a transaction would be refused.
+    #[error("call refused: {reason}")]
+    InvalidCall {
+        /// Why.
+        #[source]
+        reason: TxError,
+    },
     /// The stored database belongs to another chain.
     #[error("database holds chain {stored}, the spec describes chain {spec}")]
     WrongChain {

@@ -106,6 +106,15 @@ pub struct SignedBraidTransaction {
     pub signature: [u8; 64],
 }
 
+/// The value a Braid transaction's calls send in all, wei (deploys send none;
+/// saturating at 2^256 − 1).
+pub fn braid_value(tx: &BraidTransaction) -> U256 {
+    tx.calls.iter().fold(U256::ZERO, |sum, call| match call {
+        BraidCall::Call { value, .. } => sum.saturating_add(U256::from_be_bytes(*value)),
+        BraidCall::Deploy { .. } => sum,
+    })
+}
+
 /// The identity of the sender holding `public_key`: `keccak256(public_key)[12..32]`.
 pub fn braid_sender(public_key: &[u8; 32]) -> Identity {
     let hash = keccak256(public_key);

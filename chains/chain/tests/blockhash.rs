@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use alloy_primitives::{TxKind, U256};
-use braid_chain::dev::{dev_address, dev_key, sign_ethereum};
 use braid_chain::{Block, Chain, ChainError, ChainSpec};
 use braid_core::{CoreError, EngineId, Identity};
+use braid_dev::{dev_address, dev_key, sign_ethereum};
 use braid_state::{Backend, Column, MemoryBackend, StateError, WriteBatch};
 
 /// A memory backend whose reads of stored block headers fail while `fail` is set.

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use alloy_primitives::{Address, TxKind, U256};
-use braid_chain::dev::{
-    self, TRANSFER, calldata, dev_address, dev_braid_address, dev_token_address, tokens,
-};
 use braid_chain::{Block, Chain, ChainError, ChainSpec, RawTransaction, TransactionKind, TxError};
 use braid_core::{EngineId, Identity, keccak256};
+use braid_dev as dev;
+use braid_dev::{TRANSFER, calldata, dev_address, dev_braid_address, dev_token_address, tokens};
 use braid_evm::EvmError;
 use braid_state::{Backend, MemoryBackend, RocksDbBackend, StateKey, verify_proof};
 
@@ -256,7 +255,7 @@ fn insufficient_balance_refuses_the_block() {
 #[test]
 fn bad_braid_signature_refuses_the_block() {
     let spec = spec();
-    let RawTransaction::Braid(hex) = dev::sign_braid(
+    let RawTransaction::Braid(mut bytes) = dev::sign_braid(
         &spec,
         &dev::dev_braid_key(0),
         0,
@@ -266,10 +265,9 @@ fn bad_braid_signature_refuses_the_block() {
         unreachable!()
     };
     // Flip one byte of the signature (the last 64 bytes).
-    let mut bytes = hex::decode(&hex[2..]).unwrap();
     let n = bytes.len();
     bytes[n - 10] ^= 0x40;
-    let tampered = RawTransaction::Braid(format!("0x{}", hex::encode(bytes)));
+    let tampered = RawTransaction::Braid(bytes);
     assert_refused(vec![tampered], |e| {
         matches!(
             e,
@@ -331,19 +329,22 @@ fn unknown_engine_refuses_the_block() {
 
 #[test]
 fn garbage_transactions_refuse_the_block() {
-    assert_refused(vec![RawTransaction::Ethereum("0x02c0ffee".into())], |e| {
-        matches!(
-            e,
-            ChainError::InvalidTransaction {
-                reason: TxError::Decode {
-                    kind: "ethereum",
+    assert_refused(
+        vec![RawTransaction::Ethereum(vec![0x02, 0xc0, 0xff, 0xee])],
+        |e| {
+            matches!(
+                e,
+                ChainError::InvalidTransaction {
+                    reason: TxError::Decode {
+                        kind: "ethereum",
+                        ..
+                    },
                     ..
-                },
-                ..
-            }
-        )
-    });
-    assert_refused(vec![RawTransaction::Braid("0xzz".into())], |e| {
+                }
+            )
+        },
+    );
+    assert_refused(vec![RawTransaction::Braid(vec![0xff; 3])], |e| {
         matches!(
             e,
             ChainError::InvalidTransaction {

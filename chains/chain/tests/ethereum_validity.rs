@@ -10,9 +10,9 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_eips::eip7702::{Authorization, SignedAuthorization};
 use alloy_primitives::{Address, B256, Bytes, Signature, U256, keccak256};
 use alloy_rlp::Encodable;
-use braid_chain::dev::{dev_address, dev_key};
 use braid_chain::{Block, Chain, ChainError, ChainSpec, RawTransaction, TxError};
 use braid_core::{EngineId, Identity};
+use braid_dev::{dev_address, dev_key};
 use braid_evm::layout::{ACCOUNT_RECORD_KEY, AccountRecord};
 use braid_state::MemoryBackend;
 
@@ -29,7 +29,7 @@ fn sign(hash: B256) -> Signature {
 }
 
 fn raw(bytes: &[u8]) -> RawTransaction {
-    RawTransaction::Ethereum(format!("0x{}", hex::encode(bytes)))
+    RawTransaction::Ethereum(bytes.to_vec())
 }
 
 /// Fee caps the dev chain accepts (base fee 1 gwei).

@@ -153,7 +153,7 @@ impl Tx {
     }
 
     fn raw(&self) -> RawTransaction {
-        RawTransaction::Braid(format!("0x{}", hex::encode(self.bytes())))
+        RawTransaction::Braid(self.bytes())
     }
 }
 

@@ -1,5 +1,6 @@
-//! `braid`: the one binary. Applies a chain's bundled blocks, queries keys
-//! with proofs, verifies proofs offline, and runs Ethereum state tests.
+//! `braid`: the one binary. Applies a chain's bundled blocks, runs a chain as
+//! a JSON-RPC node, queries keys with proofs, verifies proofs offline, and
+//! runs Ethereum state tests.
 
 mod files;
 mod pvm_run;
@@ -44,6 +45,25 @@ enum Command {
         /// spec's `[pvm] backend`]. Every backend gives the same roots.
         #[arg(long, value_parser = parse_backend)]
         pvm_backend: Option<braid_pvm::Backend>,
+    },
+    /// Run the chain as a node: a transaction pool, block production and the
+    /// Ethereum and Braid JSON-RPC over HTTP and WebSocket (one port).
+    Node {
+        /// Chain directory: `chain.toml` and optional `blocks/*.json`
+        /// (applied first when above the head, as `braid run` does).
+        chain: PathBuf,
+        /// RocksDB directory [default: <chain>/.braid-db].
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// HTTP and WebSocket address.
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        http: std::net::SocketAddr,
+        /// Produce a block every this many milliseconds (empty or not).
+        #[arg(long, conflicts_with = "automine", value_parser = clap::value_parser!(u64).range(1..))]
+        block_time: Option<u64>,
+        /// Produce a block as soon as transactions are ready (the default).
+        #[arg(long)]
+        automine: bool,
     },
     /// Read one key of the committed state, optionally with its Merkle proof.
     Query {
@@ -126,36 +146,14 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         entry: u32,
     },
-    /// Benchmarks; `braid bench cross-engine` measures one cross-engine read
-    /// for every ordered pair of engines against the native read.
+    /// Benchmarks (`braid bench cross-engine ...`): runs the `braid-bench`
+    /// binary found next to this one with the remaining arguments, as git
+    /// and cargo run their external subcommands.
+    #[command(disable_help_flag = true)]
     Bench {
-        /// Which benchmark.
-        #[command(subcommand)]
-        which: BenchCommand,
-    },
-    /// Regenerate a dev chain's bundled blocks (signed with the public dev keys).
-    #[command(hide = true)]
-    DevBlocks {
-        /// Chain directory.
-        chain: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Every ordered pair of EVM, PVM and WASM: one 32-byte cross-engine read
-    /// against the reader's native read, warm and cold (ns, median). Prints
-    /// the table (Markdown) and writes it as an SVG bar chart.
-    CrossEngine {
-        /// Where to write the chart.
-        #[arg(long, default_value = "cross-engine.svg")]
-        chart: PathBuf,
-        /// Reads per warm call.
-        #[arg(long, default_value_t = 1000)]
-        reads: u32,
-        /// Repetitions per measurement (medians are reported).
-        #[arg(long, default_value_t = 31)]
-        repetitions: usize,
+        /// Arguments for `braid-bench` (`cross-engine --chart FILE ...`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
 }
 
@@ -319,6 +317,24 @@ fn run(command: Command) -> AnyResult<ExitCode> {
                 chain.head().number,
                 hex0x(&chain.head().state_root)
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Node {
+            chain,
+            db,
+            http,
+            block_time,
+            automine: _,
+        } => {
+            let mut config = braid_node::NodeConfig::new(chain.clone());
+            if let Some(db) = db {
+                config.storage = braid_node::Storage::RocksDb(db);
+            }
+            config.http = http;
+            if let Some(ms) = block_time {
+                config.mining = braid_node::Mining::Interval(std::time::Duration::from_millis(ms));
+            }
+            braid_node::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Query {
@@ -503,58 +519,30 @@ fn run(command: Command) -> AnyResult<ExitCode> {
             backend.unwrap_or_else(braid_pvm::Backend::native_default),
             entry,
         ),
-        Command::Bench {
-            which:
-                BenchCommand::CrossEngine {
-                    chart,
-                    reads,
-                    repetitions,
-                },
-        } => {
-            use braid_benches::cross_engine::{self, Params, World};
-            let world = World::new(cross_engine::wasm_engine());
-            world.check();
-            let rows = world.run(Params {
-                warm_reads: reads.max(1),
-                repetitions: repetitions.max(1),
-            });
-            print!("{}", cross_engine::markdown(&rows));
-            let floor = world.evm_precompile_floor(Params {
-                warm_reads: reads.max(1),
-                repetitions: repetitions.max(1),
-            });
-            println!(
-                "\nEVM floor: the same STATICCALL to the identity precompile costs {floor:.0} ns per call (warm)"
-            );
-            let getter = world.evm_getter_read(Params {
-                warm_reads: reads.max(1),
-                repetitions: repetitions.max(1),
-            });
-            println!(
-                "EVM reading another EVM contract (STATICCALL to a view getter that SLOADs) costs {getter:.0} ns per call (warm)"
-            );
-            if let Some(token) = world.token_workload(repetitions.max(1) * 20) {
-                print!("\n{}", cross_engine::token_markdown(&token));
-            }
-            cross_engine::chart(&rows, &chart).map_err(|e| e.to_string())?;
-            println!("chart written to {}", chart.display());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::DevBlocks { chain } => {
-            let spec = ChainSpec::load(&chain.join("chain.toml"))?;
-            let blocks = braid_chain::dev::generate_blocks(&spec, &chain)?;
-            let dir = chain.join("blocks");
-            std::fs::create_dir_all(&dir)?;
-            for block in &blocks {
-                let path = dir.join(format!("{:04}.json", block.number));
-                std::fs::write(&path, braid_chain::dev::block_json(block))?;
-                println!(
-                    "wrote {} ({} transactions)",
-                    path.display(),
-                    block.transactions.len()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Bench { args } => bench(&args),
     }
+}
+
+/// Runs `braid-bench` (built by the `braid-benches` crate) from the folder of
+/// the running `braid`, passing `args` through; its exit status is ours.
+fn bench(args: &[std::ffi::OsString]) -> AnyResult<ExitCode> {
+    let exe = std::env::current_exe()?;
+    let tool = exe.with_file_name(format!("braid-bench{}", std::env::consts::EXE_SUFFIX));
+    if !tool.is_file() {
+        return Err(format!(
+            "`braid bench` runs {}, which is not there: build it with \
+             `cargo build --release --workspace` (crate braid-benches)",
+            tool.display()
+        )
+        .into());
+    }
+    let status = std::process::Command::new(&tool)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", tool.display()))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
 }

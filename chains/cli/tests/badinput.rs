@@ -17,9 +17,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
 
-use braid_badinput::keys::{FUNDED, account_address, base_chain_dir, base_spec, block_json};
+use braid_badinput::keys::{FUNDED, account_address, base_chain_dir, base_spec};
 use braid_badinput::{Case, cases, corpus_dir, plugin};
-use braid_chain::{Chain, RawTransaction};
+use braid_chain::Chain;
 use braid_state::RocksDbBackend;
 use common::{listing, stderr, stdout};
 
@@ -228,25 +228,29 @@ fn block_file_corpus() {
 }
 
 /// Transactions of one kind, as block 1's list.
-fn transaction_cases(parser: &str, raw: fn(String) -> RawTransaction) {
+fn transaction_cases(parser: &str) {
     let spec = base_spec();
     for case in cases(parser) {
-        let txs: Vec<RawTransaction> = case.texts("txs").into_iter().map(raw).collect();
+        let txs: Vec<String> = case.texts("txs");
         assert!(!txs.is_empty(), "{case}: no `txs`");
         run_blocks_refused(&case, |blocks| {
-            std::fs::write(blocks.join("0001.json"), block_json(&spec, 1, &txs)).unwrap();
+            std::fs::write(
+                blocks.join("0001.json"),
+                braid_badinput::keys::block_json_texts(&spec, 1, parser, &txs),
+            )
+            .unwrap();
         });
     }
 }
 
 #[test]
 fn ethereum_transaction_corpus() {
-    transaction_cases("ethereum", RawTransaction::Ethereum);
+    transaction_cases("ethereum");
 }
 
 #[test]
 fn braid_transaction_corpus() {
-    transaction_cases("braid", RawTransaction::Braid);
+    transaction_cases("braid");
 }
 
 /// The printed `label value` line of `braid query`.

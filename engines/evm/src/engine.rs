@@ -63,6 +63,15 @@ pub enum EvmExit {
     Halt(HaltReason),
 }
 
+/// Whether [`EvmEngine::execute`] runs a transaction or simulates a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A block's transaction: every check, state and logs to the host.
+    Transaction,
+    /// `eth_call`'s rules, nothing written to the host.
+    Simulation,
+}
+
 /// The receipt-like result of a valid Ethereum transaction
 /// ([`EvmEngine::transact`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,6 +210,27 @@ impl EvmEngine {
     /// [`Host::gas_left`], ...) and writes nothing. An unusable block
     /// environment is [`EvmError::InvalidBlock`]; host failures pass through.
     pub fn transact(&self, host: &mut dyn Host, tx: TxEnv) -> Result<EvmTransactOutcome> {
+        self.execute(host, tx, Mode::Transaction)
+    }
+
+    /// Runs `tx` as Ethereum's `eth_call` does (geth's rules), for a call on
+    /// a throw-away state: no nonce check (`tx.nonce` is only the CREATE
+    /// address's), no EIP-3607 check of the sender, the block gas limit
+    /// raised to `tx.gas_limit` if it is below, and with a zero gas price
+    /// (no fee) the block's base fee taken as zero (geth's `NoBaseFee`: the
+    /// call needs no balance but for its value, and `BASEFEE` reads 0). The
+    /// sender's balance must still cover `gas × price + value`. Nothing is
+    /// written to the host and no log is emitted; the logs are returned.
+    ///
+    /// # Errors
+    /// As [`EvmEngine::transact`]: a call revm refuses (insufficient funds,
+    /// intrinsic gas above the limit, ...) is an [`EvmError`] for which
+    /// [`EvmError::is_invalid_transaction`] holds.
+    pub fn simulate(&self, host: &mut dyn Host, tx: TxEnv) -> Result<EvmTransactOutcome> {
+        self.execute(host, tx, Mode::Simulation)
+    }
+
+    fn execute(&self, host: &mut dyn Host, tx: TxEnv, mode: Mode) -> Result<EvmTransactOutcome> {
         let budget = host.gas_left();
         if tx.gas_limit > budget {
             return Err(EvmError::GasLimitAboveBudget {
@@ -210,8 +240,17 @@ impl EvmEngine {
             .into());
         }
         let env = host.block().clone();
-        let cfg = self.cfg(env.chain_id);
-        let block = self.block_env(&env);
+        let mut cfg = self.cfg(env.chain_id);
+        let mut block = self.block_env(&env);
+        if mode == Mode::Simulation {
+            cfg.disable_nonce_check = true;
+            cfg.disable_eip3607 = true;
+            cfg.tx_gas_limit_cap = Some(u64::MAX);
+            block.gas_limit = block.gas_limit.max(tx.gas_limit);
+            if tx.gas_price == 0 && tx.gas_priority_fee.unwrap_or(0) == 0 {
+                block.basefee = 0;
+            }
+        }
         let ctx = TxContext {
             caller: tx.caller,
             gas_limit: tx.gas_limit,
@@ -223,9 +262,19 @@ impl EvmEngine {
             input_len: tx.data.len(),
             max_initcode: cfg.max_initcode_size(),
         };
-        let result = scratch::with_evm(host, &self.code, &self.gas_table, cfg, block, tx, |evm| {
-            evm.replay_commit()
-        })?;
+        let result =
+            scratch::with_evm(
+                host,
+                &self.code,
+                &self.gas_table,
+                cfg,
+                block,
+                tx,
+                |evm| match mode {
+                    Mode::Transaction => evm.replay_commit(),
+                    Mode::Simulation => evm.replay().map(|r| r.result),
+                },
+            )?;
         let result = result.map_err(|e| evm_error(e, &ctx))?;
         host.charge_gas(result.tx_gas_used())
             .map_err(|_| CoreError::Invariant {
@@ -248,9 +297,11 @@ impl EvmEngine {
                 (EvmExit::Halt(reason), gas.tx_gas_used(), logs, Bytes::new())
             }
         };
-        for log in &logs {
-            let topics = log.topics().iter().map(|t| t.0).collect();
-            host.log(&identity(log.address), topics, log.data.data.to_vec())?;
+        if mode == Mode::Transaction {
+            for log in &logs {
+                let topics = log.topics().iter().map(|t| t.0).collect();
+                host.log(&identity(log.address), topics, log.data.data.to_vec())?;
+            }
         }
         Ok(EvmTransactOutcome {
             success: exit == EvmExit::Success,
@@ -296,6 +347,29 @@ impl EvmEngine {
         invoker: &mut dyn Invoker,
         tx: TxEnv,
     ) -> Result<(CallResult, EvmTransactOutcome)> {
+        self.invoke(invoker, tx, Mode::Transaction)
+    }
+
+    /// [`EvmEngine::invoke_transaction`] with [`EvmEngine::simulate`]'s
+    /// rules: the base of `eth_call` and `eth_estimateGas` on a throw-away
+    /// block state (the caller discards the kernel's effects).
+    ///
+    /// # Errors
+    /// As [`EvmEngine::simulate`].
+    pub fn invoke_simulation(
+        &self,
+        invoker: &mut dyn Invoker,
+        tx: TxEnv,
+    ) -> Result<(CallResult, EvmTransactOutcome)> {
+        self.invoke(invoker, tx, Mode::Simulation)
+    }
+
+    fn invoke(
+        &self,
+        invoker: &mut dyn Invoker,
+        tx: TxEnv,
+        mode: Mode,
+    ) -> Result<(CallResult, EvmTransactOutcome)> {
         let message = Self::transaction_message(&tx);
         let mut tx = Some(tx);
         let mut outcome = None;
@@ -303,7 +377,7 @@ impl EvmEngine {
             let tx = tx.take().ok_or(CoreError::Invariant {
                 what: "the kernel ran one invocation twice",
             })?;
-            let ran = self.transact(host, tx)?;
+            let ran = self.execute(host, tx, mode)?;
             let output = ran.output.to_vec();
             outcome = Some(ran);
             Ok(Outcome::Halt { output })

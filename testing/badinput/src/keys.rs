@@ -63,6 +63,22 @@ pub fn block_json(spec: &ChainSpec, number: u64, transactions: &[RawTransaction]
     serde_json::to_string_pretty(&block).expect("a block serialises")
 }
 
+/// A block file of `number` whose transactions are `texts` as written
+/// (`kind` is `ethereum` or `braid`): corpus entries that are no valid hex
+/// cannot be a [`RawTransaction`], which holds bytes.
+pub fn block_json_texts(spec: &ChainSpec, number: u64, kind: &str, texts: &[String]) -> String {
+    let transactions: Vec<serde_json::Value> = texts
+        .iter()
+        .map(|t| serde_json::json!({ kind: t }))
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "number": number,
+        "timestamp": spec.genesis_timestamp + 12 * number,
+        "transactions": transactions,
+    }))
+    .expect("a block serialises")
+}
+
 /// An unsigned Braid transaction on the base chain with `actions`,
 /// `gas_limit` Braid gas and a max fee of twice the base fee plus one wei
 /// (tip 1 wei).
@@ -85,7 +101,7 @@ pub fn braid_transaction(
 /// Signs `tx` with Braid sender `from`'s key and encodes it as a block
 /// carries it.
 pub fn braid_raw(tx: BraidTransaction, from: usize) -> RawTransaction {
-    RawTransaction::Braid(hex0x(&tx.sign(&braid_key(from)).encode()))
+    RawTransaction::Braid(tx.sign(&braid_key(from)).encode())
 }
 
 /// `0x` + lowercase hex.

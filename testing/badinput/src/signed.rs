@@ -407,10 +407,10 @@ pub fn braid_cases(spec: &ChainSpec) -> Vec<SignedCase> {
     let gas = 100_000;
     let tx = |nonce, calls| braid_transaction(spec, nonce, calls, gas);
     let raw = |t: braid_chain::tx::BraidTransaction, from| {
-        let braid_chain::RawTransaction::Braid(hex) = crate::keys::braid_raw(t, from) else {
+        let braid_chain::RawTransaction::Braid(bytes) = crate::keys::braid_raw(t, from) else {
             unreachable!("a Braid transaction")
         };
-        hex
+        hex0x(&bytes)
     };
     let encode = |signed: &SignedBraidTransaction| hex0x(&signed.encode());
     let good = || raw(tx(0, vec![evm_call()]), FUNDED);

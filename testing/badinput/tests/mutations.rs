@@ -202,10 +202,6 @@ fn refusal_kind(e: &ChainError) -> &'static str {
     }
 }
 
-fn hex0x(bytes: &[u8]) -> String {
-    format!("0x{}", hex::encode(bytes))
-}
-
 /// Mutated chain specs: loaded as `braid run` loads them, then opened over
 /// memory if they load.
 #[test]
@@ -240,8 +236,8 @@ fn valid_block_json(spec: &ChainSpec) -> Vec<u8> {
         spec,
         1,
         &[
-            RawTransaction::Ethereum(hex0x(&valid_ethereum_transfer(spec, 0))),
-            RawTransaction::Braid(hex0x(&valid_braid_call(spec, 0))),
+            RawTransaction::Ethereum(valid_ethereum_transfer(spec, 0)),
+            RawTransaction::Braid(valid_braid_call(spec, 0)),
         ],
     )
     .into_bytes()
@@ -270,15 +266,19 @@ fn mutated_block_files_are_refused_or_applied() {
         }
     })
     .at_least("refused: block file", 500)
-    .at_least("refused: does not decode", 50)
+    // A transaction's hex is decoded with the block file (RawTransaction
+    // holds bytes, RFC 0012), so most mutations of it are block-file
+    // refusals; the bytes that still decode as hex but not as a
+    // transaction are few. `mutated_*_transactions_*` below cover decoding.
+    .at_least("refused: does not decode", 2)
     .at_least("refused: by the EVM (nonce, funds, gas, fees)", 5);
 }
 
 /// Mutated transactions of `kind`, alone in block 1.
-fn mutated_transactions(name: &str, valid: &[u8], raw: fn(String) -> RawTransaction) -> Tally {
+fn mutated_transactions(name: &str, valid: &[u8], raw: fn(Vec<u8>) -> RawTransaction) -> Tally {
     let mut at = AtGenesis::new();
     run(name, 2048, |m| {
-        let block = at.block(vec![raw(hex0x(&mutate(valid, m)))]);
+        let block = at.block(vec![raw(mutate(valid, m))]);
         match at.apply(&block) {
             Ok(()) => "applied",
             Err(e) => refusal_kind(&e),

@@ -1,7 +1,13 @@
-//! The dev chain's keys and its bundled blocks.
+//! `braid-dev`: the dev chain's keys and its bundled blocks.
+//!
+//! What it is: tooling beside the product crates (as revm keeps `revme`
+//! apart): the public dev keys, transaction signing helpers, and the
+//! generator of `chains/dev/blocks/*.json`. What it is not: part of
+//! `braid-chain` or of the `braid` binary; nothing in the product depends on
+//! it (`rfcs/0008-architecture.md`).
 //!
 //! The keys are PUBLIC test keys, derived from fixed strings: never use them
-//! for anything of value. `braid dev-blocks chains/dev` regenerates
+//! for anything of value. `braid-dev blocks chains/dev` regenerates
 //! `chains/dev/blocks/*.json` from them and from Braid's own token contract
 //! (`chains/dev/contracts/BraidToken.json`); signatures are deterministic
 //! (RFC 6979 for secp256k1, RFC 8032 for ed25519), so the files are
@@ -18,10 +24,8 @@ use braid_core::{EngineId, keccak256};
 use ed25519_dalek::SigningKey as Ed25519Key;
 use k256::ecdsa::SigningKey as Secp256k1Key;
 
-use crate::block::{Block, RawTransaction};
-use crate::spec::{ChainSpec, parse_hex_bytes};
-use crate::tx::{BraidCall, BraidTransaction, braid_sender};
-use crate::{ChainError, Result};
+use braid_chain::tx::{BraidCall, BraidTransaction, braid_sender};
+use braid_chain::{Block, ChainError, ChainSpec, RawTransaction, Result};
 
 /// Number of secp256k1 dev accounts (funded in `chains/dev/chain.toml`).
 pub const DEV_ACCOUNTS: usize = 8;
@@ -124,7 +128,7 @@ pub fn sign_ethereum(
         let signature = sign(tx.signature_hash());
         tx.into_signed(signature).into()
     };
-    RawTransaction::Ethereum(format!("0x{}", hex::encode(envelope.encoded_2718())))
+    RawTransaction::Ethereum(envelope.encoded_2718())
 }
 
 /// Signs a Braid transaction with `key` whose calls are `(engine, target, input)`.
@@ -164,10 +168,7 @@ pub fn sign_braid_actions(
         calls: actions,
     };
     let signed = tx.sign(key);
-    RawTransaction::Braid(format!(
-        "0x{}",
-        hex::encode(parity_scale_codec::Encode::encode(&signed))
-    ))
+    RawTransaction::Braid(parity_scale_codec::Encode::encode(&signed))
 }
 
 /// Builds and signs the dev chain's transactions, tracking nonces.
@@ -274,7 +275,10 @@ pub fn creation_code(chain_dir: &Path, contract: &str) -> Result<Vec<u8>> {
             path: path.clone(),
             message: "no string field `bytecode`".into(),
         })?;
-    parse_hex_bytes("bytecode", code)
+    hex::decode(code.strip_prefix("0x").unwrap_or(code)).map_err(|e| ChainError::BlockSyntax {
+        path,
+        message: format!("`bytecode` is not hex: {e}"),
+    })
 }
 
 /// Gas limit of the dev chain's token transactions.
