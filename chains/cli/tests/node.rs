@@ -8,7 +8,7 @@
 //! database, give the node's roots.
 //!
 //! Size: `BRAID_NODE_LOAD_TXS` transactions in all (default 2,000 so CI
-//! stays short; `benches/RESULTS.md` records a 10,000 run). The test prints
+//! stays short; the 10,000 is `BRAID_NODE_LOAD_TXS=10000`). The test prints
 //! its figures (`--nocapture`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
