@@ -523,7 +523,13 @@ impl Codegen<'_> {
     fn indirect(&mut self, b: Reg, imm: u32) -> MemOp {
         // MEMORY SAFETY: a 32-bit `lea` truncates the sum to 32 bits and
         // zero-extends it into rcx, so `[r15 + rcx]` is inside the guest's
-        // 4 GiB (plus at most 7 bytes of the guard after it).
+        // 4 GiB (plus at most 7 bytes of the guard after it). With no
+        // offset a 32-bit `mov` does the same truncation, and the CPU can
+        // rename it away where `lea` costs a cycle on the address's path.
+        if imm == 0 {
+            self.mov32(TMP, g(b));
+            return guest_at_tmp();
+        }
         self.asm.push(lea(
             RegSize::R32,
             TMP,
