@@ -37,7 +37,7 @@ use braid_evm::layout::{self, GenesisAccount};
 use braid_evm::revm::primitives::hardfork::SpecId;
 use braid_evm::revm::primitives::{Address, U256};
 use braid_kernel::{BlockState, Kernel};
-use braid_pvm::{PvmEngine, PvmSpec};
+use braid_pvm::{Backend as PvmBackend, Config as PvmConfig, PvmEngine, PvmSpec};
 use braid_state::{Backend, RocksDbBackend, StateDb, StateKey};
 
 /// One engine of the benchmark.
@@ -166,6 +166,8 @@ pub struct World {
     sides: Vec<Side>,
     evm_reader: Address,
     pvm_reader: Identity,
+    /// The backend PVM contracts run on.
+    pvm_backend: PvmBackend,
     wasm_reader: Option<Identity>,
     wasm_token: Option<Identity>,
     warm: std::sync::OnceLock<StateDb>,
@@ -219,13 +221,28 @@ impl World {
     /// # Panics
     /// If a contract artifact is missing or a setup step fails.
     pub fn new(wasm: Option<(Arc<dyn braid_core::Engine>, Vec<u8>)>) -> World {
+        World::with_pvm_backend(wasm, PvmBackend::Interpreter)
+    }
+
+    /// As [`World::new`], the PVM contracts on `pvm_backend` (the
+    /// interpreter or the x86-64 recompiler).
+    ///
+    /// # Panics
+    /// As [`World::new`]; if this build cannot run `pvm_backend`.
+    pub fn with_pvm_backend(
+        wasm: Option<(Arc<dyn braid_core::Engine>, Vec<u8>)>,
+        pvm_backend: PvmBackend,
+    ) -> World {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let backend: Arc<dyn Backend> =
             Arc::new(RocksDbBackend::open(dir.path()).expect("RocksDB opens"));
         let mut db = StateDb::open(backend.clone()).expect("state");
         let mut engines = Engines::new();
         engines.register(Arc::new(EvmEngine::new(SpecId::PRAGUE)));
-        engines.register(Arc::new(PvmEngine::new(PvmSpec::Gp0_7_2)));
+        let pvm = PvmConfig::new(PvmSpec::Gp0_7_2).with_backend(pvm_backend);
+        engines.register(Arc::new(
+            PvmEngine::with_config(pvm).expect("this build runs the PVM backend"),
+        ));
         let mut sides = vec![Side::Evm, Side::Pvm];
         let evm_reader = Address::repeat_byte(0xE1);
         let pvm_reader = module_identity(CHAIN_ID, b"reader", 1);
@@ -328,11 +345,17 @@ impl World {
             sides,
             evm_reader,
             pvm_reader,
+            pvm_backend,
             wasm_reader,
             wasm_token,
             warm: std::sync::OnceLock::new(),
             evm_door: std::cell::Cell::new(EvmDoor::BraidRead),
         }
+    }
+
+    /// The backend the PVM contracts run on.
+    pub fn pvm_backend(&self) -> PvmBackend {
+        self.pvm_backend
     }
 
     /// The engines measured.
@@ -656,10 +679,22 @@ impl World {
 
     /// Every ordered pair of distinct engines.
     pub fn run(&self, params: Params) -> Vec<PairResult> {
+        self.run_pairs(params, |_, _| true)
+    }
+
+    /// The ordered pairs with the PVM as reader or owner: the rows that
+    /// change with the PVM backend.
+    pub fn run_pvm_pairs(&self, params: Params) -> Vec<PairResult> {
+        self.run_pairs(params, |reader, owner| {
+            reader == Side::Pvm || owner == Side::Pvm
+        })
+    }
+
+    fn run_pairs(&self, params: Params, keep: impl Fn(Side, Side) -> bool) -> Vec<PairResult> {
         let mut rows = Vec::new();
         for &reader in &self.sides {
             for &owner in &self.sides {
-                if reader != owner {
+                if reader != owner && keep(reader, owner) {
                     rows.push(self.measure(reader, owner, params));
                 }
             }

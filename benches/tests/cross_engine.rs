@@ -2,7 +2,7 @@
 //! every reader, for every owner, gets exactly the bytes the owner engine
 //! holds (and reads natively), through Braid's real contracts.
 
-use braid_benches::cross_engine::{Params, World, wasm_engine};
+use braid_benches::cross_engine::{Params, Side, World, wasm_engine};
 
 #[test]
 fn every_cross_engine_read_returns_what_the_owner_reads_natively() {
@@ -48,4 +48,30 @@ fn both_sides_of_the_token_workload_do_the_same_writes() {
         "spent, the caller's and the holder's balance: {local:?}"
     );
     assert_eq!(local, remote);
+}
+
+#[test]
+fn on_the_recompiler_every_pvm_read_returns_the_same_bytes() {
+    let backend = braid_pvm::Backend::Compiler;
+    if !backend.is_available() {
+        eprintln!("the recompiler does not run here: nothing to check");
+        return;
+    }
+    let world = World::with_pvm_backend(wasm_engine(), backend);
+    assert_eq!(world.pvm_backend(), backend);
+    world.check();
+    let rows = world.run_pvm_pairs(Params {
+        warm_reads: 10,
+        repetitions: 1,
+    });
+    let pairs: Vec<_> = rows.iter().map(|r| (r.reader, r.owner)).collect();
+    assert_eq!(
+        pairs,
+        [
+            (Side::Evm, Side::Pvm),
+            (Side::Pvm, Side::Evm),
+            (Side::Pvm, Side::Wasm),
+            (Side::Wasm, Side::Pvm),
+        ]
+    );
 }

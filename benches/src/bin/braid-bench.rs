@@ -3,7 +3,9 @@
 //! not link the bench library.
 //!
 //! `braid-bench cross-engine [--chart FILE] [--reads N] [--repetitions N]`:
-//! the cross-engine read benchmark (`braid_benches::cross_engine`).
+//! the cross-engine read benchmark (`braid_benches::cross_engine`), the PVM
+//! contracts on the interpreter, then the rows with the PVM as reader or
+//! owner again on the x86-64 recompiler.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +78,25 @@ fn run(which: BenchCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {
             );
             if let Some(token) = world.token_workload(repetitions.max(1) * 20) {
                 print!("\n{}", cross_engine::token_markdown(&token));
+            }
+            // The same PVM rows with the contracts on the x86-64 recompiler
+            // (the chain's default backend where it runs).
+            if braid_pvm::Backend::Compiler.is_available() {
+                let compiled = World::with_pvm_backend(
+                    cross_engine::wasm_engine(),
+                    braid_pvm::Backend::Compiler,
+                );
+                compiled.check();
+                let rows = compiled.run_pvm_pairs(Params {
+                    warm_reads: reads.max(1),
+                    repetitions: repetitions.max(1),
+                });
+                print!(
+                    "\nThe PVM rows with the PVM contracts on the recompiler:\n{}",
+                    cross_engine::markdown(&rows)
+                );
+            } else {
+                println!("\n(the recompiler does not run on this machine: no compiler rows)");
             }
             cross_engine::chart(&rows, &chart).map_err(|e| e.to_string())?;
             println!("chart written to {}", chart.display());
