@@ -40,7 +40,7 @@ const token = JSON.parse(readFileSync(join(repo, 'chains/dev/contracts/BraidToke
 async function startBraid() {
   const dir = mkdtempSync(join(tmpdir(), 'braid-rpc-bench-'));
   mkdirSync(join(dir, 'chain'));
-  let spec = `[chain]\nname = "rpc-bench"\nchain_id = ${CHAIN_ID}\nevm_spec = "prague"\nbase_fee = 1000000000\n\n[genesis]\ntimestamp = 1767225600\n\n[genesis.alloc]\n`;
+  let spec = `[chain]\nname = "rpc-bench"\nchain_id = ${CHAIN_ID}\nevm_spec = "prague"\nbase_fee = 1000000000\n\n[genesis]\ntimestamp = 1767225600\ncoinbase = "0x0000000000000000000000000000000000000000"\n\n[genesis.alloc]\n`;
   for (const k of keys) spec += `"${privateKeyToAccount(k).address}" = { balance = "1000000000000000000000000" }\n`;
   writeFileSync(join(dir, 'chain/chain.toml'), spec);
   const args = ['node', join(dir, 'chain'), '--db', join(dir, 'db'), '--http', '127.0.0.1:0'];

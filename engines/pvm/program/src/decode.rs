@@ -18,8 +18,21 @@ pub const MAX_SKIP: u32 = 24;
 /// after the opcode before the next instruction start in `bitmask`, at most
 /// 24. Bits past the end of the code count as set (`k ⌢ [1, 1, ...]`).
 pub fn skip(bitmask: &[u8], code_len: u32, pc: u32) -> u32 {
-    // Gather the 25 bits after `pc` into one word; a set bit past the code's
-    // end stops the count there.
+    let first = u64::from(pc) + 1;
+    if first + u64::from(MAX_SKIP) < u64::from(code_len) {
+        // The 25 bits after `pc` are all inside the code: read the (at most
+        // five) bitmask bytes that hold them as one little-endian word.
+        // Bytes past the bitmask read as 0; they only hold bits past the
+        // 25, which `min` cuts off.
+        let at = (first / 8) as usize;
+        let mut bytes = [0u8; 8];
+        let end = (at + 8).min(bitmask.len());
+        bytes[..end - at].copy_from_slice(&bitmask[at..end]);
+        let word = u64::from_le_bytes(bytes) >> (first % 8);
+        return word.trailing_zeros().min(MAX_SKIP);
+    }
+    // Near the end: gather the bits one by one; a bit past the code's end
+    // counts as set and stops the count there.
     let mut word: u32 = 0;
     for j in 0..=MAX_SKIP {
         let i = pc as u64 + 1 + j as u64;
@@ -200,10 +213,18 @@ mod tests {
     proptest! {
         #[test]
         fn skip_matches_the_gray_paper_definition(
-            bitmask in proptest::collection::vec(any::<u8>(), 1..8),
+            bitmask in proptest::collection::vec(any::<u8>(), 1..16),
+            // Sparse masks, so that skips reach the cap of 24.
+            sparse in any::<bool>(),
+            unused_bits in 0u32..8,
             pc_seed in any::<u32>(),
         ) {
-            let code_len = bitmask.len() as u32 * 8;
+            let bitmask: Vec<u8> = if sparse {
+                bitmask.iter().map(|b| b & 0x11 & b.rotate_left(3)).collect()
+            } else {
+                bitmask
+            };
+            let code_len = bitmask.len() as u32 * 8 - unused_bits;
             let pc = pc_seed % code_len;
             prop_assert_eq!(skip(&bitmask, code_len, pc), naive_skip(&bitmask, code_len, pc));
         }
