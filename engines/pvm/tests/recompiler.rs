@@ -331,6 +331,43 @@ fn an_infinite_loop_ends_out_of_gas_at_its_block() {
 }
 
 #[test]
+fn out_of_gas_resumes_at_the_refunded_block_as_on_the_interpreter() {
+    // 0: fallthrough; 1: add_imm_64 r3, r3, 1; 2: jump back to 1. Each
+    // backend runs out of gas, gets more, and goes on: the refund, the pc
+    // and the resume point (the block's charged entry) must agree.
+    let mut b = blob(&[
+        vec![Opcode::fallthrough.byte()],
+        reg_reg_imm(Opcode::add_imm_64, 3, 3, 1),
+    ]);
+    let at = b.code.len();
+    b.code.push(Opcode::jump.byte());
+    b.code.extend_from_slice(&(1i32 - at as i32).to_le_bytes());
+    b.bitmask = vec![0; b.code.len().div_ceil(8)];
+    for s in [0, 1, at] {
+        b.bitmask[s / 8] |= 1 << (s % 8);
+    }
+    let trace = |backend: Backend| {
+        let config = Config::new(PvmSpec::Gp0_7_2).with_backend(backend);
+        let module = Module::from_blob(&config, &b).unwrap();
+        assert_eq!(module.backend(), backend);
+        let mut vm = Instance::new(&module);
+        vm.set_pc(0);
+        let mut seen = Vec::new();
+        for gas in [0, 2, 1, 7, 1_000, 3] {
+            vm.set_gas(gas);
+            let exit = vm.run();
+            seen.push((exit, vm.pc(), vm.reg(Reg::new(3).unwrap()), vm.gas()));
+        }
+        seen
+    };
+    let want = trace(Backend::Interpreter);
+    assert_eq!(trace(Backend::Compiler), want);
+    assert!(want.iter().all(|s| s.0 == ExitReason::OutOfGas));
+    // 1,000 gas pays the entry block's remaining cost and 2 per iteration.
+    assert!(want[4].2 > want[3].2 + 400, "{want:?}");
+}
+
+#[test]
 fn a_jit_bomb_runs_bounded_on_the_interpreter() {
     let len = 4 << 20;
     let bomb = ProgramBlob {

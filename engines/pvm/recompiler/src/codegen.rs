@@ -79,9 +79,13 @@ fn sext(imm: u32) -> u64 {
     imm as i32 as i64 as u64
 }
 
-/// The longest out-of-line exit sequence, bytes (refund 8, two 10-byte
-/// constants and two 7-byte stores, a 5-byte jump).
-const MAX_STUB: usize = 48;
+/// The longest out-of-line exit sequence, bytes (two 10-byte constants
+/// and two 7-byte stores, a 5-byte jump).
+const MAX_STUB: usize = 40;
+
+/// A block's out-of-gas stub, bytes: `mov ecx, index` and a 5-byte jump
+/// to the shared out-of-gas exit.
+const OOG_STUB: usize = 10;
 
 /// What an out-of-line exit sequence reports.
 struct Stub {
@@ -90,16 +94,13 @@ struct Stub {
     pc: u32,
     /// The host-call immediate, or `sbrk`'s registers.
     arg: u32,
-    /// Where the host resumes: a block's charged entry (out of gas) or the
-    /// body of the next instruction (host call, `sbrk`).
+    /// Where the host resumes: the body of the next instruction (host
+    /// call, `sbrk`).
     resume: Resume,
-    /// Gas to give back first (a block that could not be paid for).
-    refund: u32,
 }
 
 enum Resume {
     None,
-    Entry(Label),
     Body(usize),
 }
 
@@ -141,6 +142,7 @@ pub(crate) fn compile(program: &Program, limit: usize) -> Result<Compiled, TooLa
         entries: Vec::with_capacity(n),
         body_offsets: vec![0; n],
         stubs: Vec::new(),
+        out_of_gas: Vec::new(),
         fault_sites: Vec::new(),
         exit,
         table_disp: layout::jump_table_disp(program.jump_table().len()),
@@ -164,7 +166,7 @@ pub(crate) fn compile(program: &Program, limit: usize) -> Result<Compiled, TooLa
                 }
             };
             c.asm.define_label(label);
-            c.charge(pc, cost, label);
+            c.charge(cost);
         }
         c.body_offsets[i] = c.asm.len() as u32;
         instruction.visit_at(pc, next_pc, &mut c);
@@ -172,7 +174,7 @@ pub(crate) fn compile(program: &Program, limit: usize) -> Result<Compiled, TooLa
             Some(op) => op.is_terminator() && can_fall_through(instruction),
             None => false,
         };
-        if c.asm.len() + c.stubs.len() * MAX_STUB > limit {
+        if c.asm.len() + c.stubs.len() * MAX_STUB + c.out_of_gas.len() * OOG_STUB > limit {
             return Err(TooLarge {
                 instructions: i + 1,
             });
@@ -232,6 +234,8 @@ struct Codegen<'p> {
     /// Code offset of each instruction's body (after its charge).
     body_offsets: Vec<u32>,
     stubs: Vec<Stub>,
+    /// Each block's out-of-gas stub and the instruction index it reports.
+    out_of_gas: Vec<(Label, u32)>,
     fault_sites: Vec<(u32, u32)>,
     exit: Label,
     /// Displacement of jump-table entry 0 from `r15`.
@@ -332,7 +336,7 @@ impl Codegen<'_> {
             .push((self.asm.len() as u32, self.index as u32));
     }
 
-    fn stub(&mut self, kind: ExitKind, pc: u32, arg: u32, resume: Resume, refund: u32) -> Label {
+    fn stub(&mut self, kind: ExitKind, pc: u32, arg: u32, resume: Resume) -> Label {
         let label = self.asm.forward_declare_label();
         self.stubs.push(Stub {
             label,
@@ -340,29 +344,34 @@ impl Codegen<'_> {
             pc,
             arg,
             resume,
-            refund,
         });
         label
     }
 
     fn panic_stub(&mut self, pc: u32) -> Label {
-        self.stub(ExitKind::Panic, pc, 0, Resume::None, 0)
+        self.stub(ExitKind::Panic, pc, 0, Resume::None)
     }
 
     /// Exits now (the instruction ends the run).
     fn exit_now(&mut self, kind: ExitKind, pc: u32) {
-        let label = self.stub(kind, pc, 0, Resume::None, 0);
+        let label = self.stub(kind, pc, 0, Resume::None);
         self.asm.push(jmp_label32(label));
     }
 
     /// Charges the block entered at `entry` (GP 0.7.2 as the vectors meter
     /// it: the whole block on entry; one that cannot be paid for is not
     /// entered, ends out of gas at its first instruction, gas untouched).
-    fn charge(&mut self, pc: u32, cost: u32, entry: Label) {
+    ///
+    /// The stub only names the instruction index; the host refunds the
+    /// block's cost, sets the pc and resumes at the block's charged entry
+    /// from the program's tables (`CompiledInstance::run`), so a block's
+    /// out-of-line code is 10 bytes, not a whole exit sequence.
+    fn charge(&mut self, cost: u32) {
         // `sub` sets the flags of `gas - cost` exactly as `cmp` does:
-        // `jl` is taken when gas < cost (signed), then the stub refunds.
+        // `jl` is taken when gas < cost (signed).
         self.asm.push(sub((ctx(layout::GAS), imm64(cost as i32))));
-        let oog = self.stub(ExitKind::OutOfGas, pc, 0, Resume::Entry(entry), cost);
+        let oog = self.asm.forward_declare_label();
+        self.out_of_gas.push((oog, self.index as u32));
         self.asm.push(jcc_label32(Condition::Less, oog));
     }
 
@@ -577,7 +586,7 @@ impl Codegen<'_> {
     /// halt address halts; `2(k + 1)` enters jump-table entry `k`; anything
     /// else, or an entry that is not a jump target, panics at `pc`.
     fn dynamic_jump(&mut self, pc: u32) {
-        let halt = self.stub(ExitKind::Halt, pc, 0, Resume::None, 0);
+        let halt = self.stub(ExitKind::Halt, pc, 0, Resume::None);
         let panic = self.panic_stub(pc);
         self.asm.push(cmp((TMP, imm32(HALT_ADDRESS))));
         self.asm.push(jcc_label32(Condition::Equal, halt));
@@ -727,15 +736,27 @@ impl Codegen<'_> {
     }
 
     fn emit_stubs(&mut self) {
+        let out_of_gas = std::mem::take(&mut self.out_of_gas);
+        if !out_of_gas.is_empty() {
+            // The shared out-of-gas exit: the index from `ecx` into the
+            // exit word's high half.
+            let shared = self.asm.forward_declare_label();
+            for (label, index) in out_of_gas {
+                self.asm.define_label(label);
+                self.asm.push(mov_imm(RegMem::Reg(TMP), imm32(index)));
+                self.asm.push(jmp_label32(shared));
+            }
+            self.asm.define_label(shared);
+            self.asm.push(shl_imm(RegSize::R64, RegMem::Reg(TMP), 32));
+            self.asm
+                .push(or((TMP, imm64(ExitKind::OutOfGas as u32 as i32))));
+            self.asm.push(store(Size::U64, ctx(layout::EXIT), TMP));
+            self.asm.push(jmp_label32(self.exit));
+        }
         for stub in std::mem::take(&mut self.stubs) {
             self.asm.define_label(stub.label);
-            if stub.refund > 0 {
-                self.asm
-                    .push(add((ctx(layout::GAS), imm64(stub.refund as i32))));
-            }
             let resume = match stub.resume {
                 Resume::None => 0,
-                Resume::Entry(label) => self.offset(label),
                 Resume::Body(index) => self.body_offsets[index],
             };
             self.write_exit(stub.kind, stub.pc, resume, stub.arg);
@@ -786,7 +807,7 @@ impl ProgramVisitor for Codegen<'_> {
         // The next instruction's charged entry follows.
     }
     fn ecalli(&mut self, pc: u32, _: u32, imm: u32) {
-        let stub = self.stub(ExitKind::HostCall, pc, imm, Resume::Body(self.index + 1), 0);
+        let stub = self.stub(ExitKind::HostCall, pc, imm, Resume::Body(self.index + 1));
         self.asm.push(jmp_label32(stub));
     }
     fn load_imm_64(&mut self, _: u32, _: u32, a: Reg, imm: u64) {
@@ -879,7 +900,7 @@ impl ProgramVisitor for Codegen<'_> {
     }
     fn sbrk(&mut self, pc: u32, _: u32, d: Reg, a: Reg) {
         let arg = (d.index() as u32) | ((a.index() as u32) << 8);
-        let stub = self.stub(ExitKind::Sbrk, pc, arg, Resume::Body(self.index + 1), 0);
+        let stub = self.stub(ExitKind::Sbrk, pc, arg, Resume::Body(self.index + 1));
         self.asm.push(jmp_label32(stub));
     }
     fn count_set_bits_64(&mut self, _: u32, _: u32, d: Reg, a: Reg) {

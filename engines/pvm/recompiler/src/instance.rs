@@ -255,7 +255,19 @@ impl CompiledInstance {
                 ExitKind::Halt => ExitReason::Halt,
                 ExitKind::Panic => ExitReason::Panic,
                 ExitKind::OutOfGas => {
-                    self.next = Some(resume);
+                    // The exit names the instruction whose block could not
+                    // be paid for (`codegen::Codegen::charge`): give its
+                    // cost back, stop at its pc, resume at its charged entry.
+                    let index = pc as usize;
+                    let program = &self.module.program;
+                    let (pc, cost) = (program.pc(index), program.block_gas(index));
+                    let entry = self
+                        .module
+                        .entry(index)
+                        .expect("an out-of-gas exit names a charged block entry");
+                    self.pc = pc;
+                    self.ctx_mut().gas += i64::from(cost);
+                    self.next = Some(entry);
                     ExitReason::OutOfGas
                 }
                 ExitKind::HostCall => {

@@ -43,7 +43,8 @@ pub(crate) struct VmCtx {
     pub regs: [u64; 13],
     /// The host stack pointer while the guest runs.
     pub host_rsp: u64,
-    /// The last exit: [`ExitKind`] in the low 32 bits, pc in the high.
+    /// The last exit: [`ExitKind`] in the low 32 bits, pc in the high (for
+    /// [`ExitKind::OutOfGas`], the instruction index of the block entry).
     pub exit: u64,
     /// Where to resume (code offset) in the low 32 bits, the exit's
     /// argument (host-call immediate, `sbrk` registers) in the high.
@@ -72,7 +73,8 @@ pub(crate) enum ExitKind {
     Halt = 1,
     /// `trap`, an undefined opcode, a bad jump.
     Panic = 2,
-    /// A block that cannot be paid for (its gas refunded).
+    /// A block that cannot be paid for; the host refunds it and resumes at
+    /// its entry.
     OutOfGas = 3,
     /// `ecalli`; resume after it.
     HostCall = 4,
