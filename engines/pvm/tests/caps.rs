@@ -19,12 +19,15 @@ use braid_kernel::{BlockState, Kernel, TraceEvent};
 use braid_pvm::caps::{HUH, YIELDED};
 use braid_pvm::host::{OK, WHAT};
 use braid_pvm::{Backend, Config, PvmEngine, PvmSpec};
-use braid_state::{Backend as StateBackend, MemoryBackend, RocksDbBackend, StateDb};
+use braid_state::{Backend as StateBackend, MemoryBackend, RocksDbBackend, StateDb, StateKey};
 
 run_tests! {
     t3_a_64_deep_pvm_relay_chain_runs_on_a_256_kib_stack_and_the_65th_call_is_refused,
     t9_a_pvm_storage_key_shaped_like_a_slot_is_storage,
+    t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault,
+    t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots,
     t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap,
+    t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
     t29_the_reserved_ids_answer_what,
     t34_the_orchestrator_pattern_on_pvm_contracts,
@@ -45,6 +48,8 @@ const ALICE: Identity = Identity([0xa1; 20]);
 struct Chain {
     db: StateDb,
     engines: Engines,
+    /// The keys the last transaction wrote.
+    written: Vec<StateKey>,
 }
 
 impl Chain {
@@ -60,6 +65,7 @@ impl Chain {
         Chain {
             db: StateDb::open(state).unwrap(),
             engines,
+            written: Vec::new(),
         }
     }
 
@@ -73,6 +79,7 @@ impl Chain {
         let trace = kernel.take_trace();
         kernel.commit();
         let changes = block.into_changes();
+        self.written = changes.iter().map(|(key, _)| key.clone()).collect();
         self.db.commit_block(changes, |_| Vec::new()).unwrap();
         (out, trace)
     }
@@ -143,6 +150,9 @@ mod op {
     }
     pub fn slot_copy(src: u8, dst: u8) -> Vec<u8> {
         vec![0x04, src, dst]
+    }
+    pub fn slot_move(src: u8, dst: u8) -> Vec<u8> {
+        vec![0x05, src, dst]
     }
     pub fn yieldref_mint(dst: u8) -> Vec<u8> {
         vec![0x07, dst]
@@ -301,6 +311,125 @@ fn t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap(backend: Backend) {
         to: b,
         fault: false
     }));
+}
+
+fn t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let r = chain.deploy("capscript", 0);
+    let a = chain.deploy("capscript", 1);
+    let b = chain.deploy("capscript", 2);
+    let c = chain.deploy("capscript", 3);
+    // A reads slot 0 and halts with "a" in it; B puts "b" there and
+    // reverts (a malformed op reverts "bad script"); C reads slot 0, puts
+    // "c" there and traps.
+    let a_script = script(&[op::data_read(0), op::data_mint(b"a", 0)]);
+    let b_script = [script(&[op::data_mint(b"b", 0)]), vec![0xFF]].concat();
+    let c_script = script(&[op::data_read(0), op::data_mint(b"c", 0), vec![0x10]]);
+    let r_script = script(&[
+        op::data_mint(b"r", 0),
+        op::call(a, &a_script),
+        op::data_read(0),
+        op::call(b, &b_script),
+        op::data_read(0),
+        op::call(c, &c_script),
+        op::data_read(0),
+    ]);
+    let (result, _) = chain.call(r, r_script);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    let (ra, rb) = (u64::from(b'r'), u64::from(b'a'));
+    // `call` answers 0 halt, 1 revert, 2 fault (RFC 0003); slot 0 holds
+    // "a" after A's halt, and still "a" after B's revert and C's fault.
+    assert_eq!(
+        chain.answers(r),
+        Some(vec![OK, 0, 1, rb, 1, 1, rb, 2, 1, rb])
+    );
+    assert_eq!(chain.answers(a), Some(vec![1, ra, OK]), "A saw R's \"r\"");
+    assert_eq!(chain.answers(b), None, "B reverted");
+    assert_eq!(chain.answers(c), None, "C faulted");
+}
+
+/// The kind `slot_kind` answers for a YieldRef (RFC 0010 host call table).
+const KIND_YIELD_REF: u64 = 5;
+
+fn t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let me = chain.deploy("capscript", 0);
+    // A ref to itself in slot 0; copies and moves of it into persistent
+    // slots (1, 0xEF, 7) and a mint straight into one (5) are refused; an
+    // ephemeral slot (0xF3) takes it.
+    let (result, _) = chain.call(
+        me,
+        script(&[
+            op::yieldref_mint(0),
+            op::slot_copy(0, 1),
+            op::slot_copy(0, 0xEF),
+            op::slot_move(0, 7),
+            op::slot_copy(0, 0xF3),
+            op::yieldref_mint(5),
+            op::slot_kind(0xF3),
+            op::slot_kind(1),
+            op::slot_kind(7),
+            op::slot_kind(5),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(
+        chain.answers(me),
+        Some(vec![OK, HUH, HUH, HUH, OK, HUH, KIND_YIELD_REF, 0, 0, 0])
+    );
+    // The transaction stored only capscript's answer list: no slot key.
+    assert_eq!(
+        chain.written,
+        vec![StateKey::new(
+            EngineId::PVM,
+            me,
+            [&[namespace::STORAGE][..], b"r"].concat()
+        )]
+    );
+}
+
+fn t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let a = chain.deploy("capscript", 0);
+    let b = chain.deploy("capscript", 1);
+    // B holds A's ref (slot 0 on entry) in 0xF2; yields through a Data cap,
+    // through a ref to itself and through an empty slot are refused; then
+    // it yields to A with a ref to itself as the payload.
+    let b_script = script(&[
+        op::slot_move(0, 0xF2),
+        op::data_mint(b"d", 0xF0),
+        op::yield_via(0xF0),
+        op::yieldref_mint(0xF1),
+        op::yield_via(0xF1),
+        op::yield_via(0xF5),
+        op::storage_write(b"b", b"1"),
+        op::yieldref_mint(0),
+        op::yield_via(0xF2),
+        op::storage_write(b"b2", b"1"),
+    ]);
+    // A, handling B's yield, yields through B's ref: an entry above A.
+    let a_script = script(&[
+        op::yieldref_mint(0),
+        op::call(b, &b_script),
+        op::yield_via(0),
+        op::resume(),
+    ]);
+    let (result, trace) = chain.call(a, a_script);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(
+        chain.answers(b),
+        // Wrong kind (a Data cap, an empty slot) is `WHAT`; a ref to
+        // oneself is not below, `HUH` (caps.rs: the refusal codes).
+        Some(vec![OK, OK, WHAT, OK, HUH, WHAT, OK, OK, OK, OK])
+    );
+    assert_eq!(chain.answers(a), Some(vec![OK, YIELDED, HUH, 0]));
+    assert_eq!(chain.storage(b, b"b"), Some(b"1".to_vec()));
+    assert_eq!(chain.storage(b, b"b2"), Some(b"1".to_vec()));
+    let yields = trace
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Yield { .. }))
+        .count();
+    assert_eq!(yields, 1, "only B's yield to A happened");
 }
 
 fn t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing(backend: Backend) {
