@@ -23,10 +23,12 @@ use braid_state::{Backend as StateBackend, MemoryBackend, RocksDbBackend, StateD
 
 run_tests! {
     t3_a_64_deep_pvm_relay_chain_runs_on_a_256_kib_stack_and_the_65th_call_is_refused,
+    t5_pvm_slots_commit_on_halt_and_vanish_on_revert_fault_and_a_faulting_caller,
     t9_a_pvm_storage_key_shaped_like_a_slot_is_storage,
     t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault,
     t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots,
     t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap,
+    t20_a_pvm_resume_fault_cancels_the_yielder_and_its_caller_carries_on,
     t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
     t29_the_reserved_ids_answer_what,
@@ -168,6 +170,16 @@ mod op {
     }
     pub fn resume() -> Vec<u8> {
         vec![0x0B]
+    }
+    pub fn resume_fault() -> Vec<u8> {
+        vec![0x0C]
+    }
+    /// A byte no op starts with: capscript reverts "bad script".
+    pub fn revert() -> Vec<u8> {
+        vec![0xFF]
+    }
+    pub fn trap() -> Vec<u8> {
+        vec![0x10]
     }
     pub fn reserved() -> Vec<u8> {
         vec![0x0D]
@@ -313,6 +325,47 @@ fn t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap(backend: Backend) {
     }));
 }
 
+fn t5_pvm_slots_commit_on_halt_and_vanish_on_revert_fault_and_a_faulting_caller(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let me = chain.deploy("capscript", 0);
+    let callee = chain.deploy("capscript", 1);
+    // Halt: slot 5 holds the Data cap, stored under the slot key, with the
+    // bytes content-addressed under the system engine.
+    let (result, _) = chain.call(me, script(&[op::data_mint(b"x", 5)]));
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    let slot = StateKey::new(
+        EngineId::PVM,
+        me,
+        braid_kernel::layout::slot_key(5).to_vec(),
+    );
+    assert!(chain.written.contains(&slot), "{:?}", chain.written);
+    assert!(chain.raw(me, &braid_kernel::layout::slot_key(5)).is_some());
+    let blobs = chain
+        .written
+        .iter()
+        .filter(|k| k.engine == EngineId::SYSTEM)
+        .count();
+    assert_eq!(blobs, 1, "the Data bytes: {:?}", chain.written);
+    assert_eq!(chain.written.len(), 3, "slot, bytes, the answers");
+    // Revert, fault, and a caller that faults after its callee halted:
+    // no key at all, the callee's slot 7 included.
+    for input in [
+        script(&[op::data_mint(b"y", 6), op::revert()]),
+        script(&[op::data_mint(b"y", 6), op::trap()]),
+        script(&[op::call(callee, &op::data_mint(b"y", 7)), op::trap()]),
+    ] {
+        let (result, _) = chain.call(me, input);
+        assert!(!matches!(result.outcome, Outcome::Halt { .. }));
+        assert_eq!(chain.written, vec![], "{:?}", result.outcome);
+    }
+    assert!(chain.raw(me, &braid_kernel::layout::slot_key(6)).is_none());
+    assert!(
+        chain
+            .raw(callee, &braid_kernel::layout::slot_key(7))
+            .is_none()
+    );
+}
+
 fn t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault(backend: Backend) {
     let mut chain = Chain::new(backend);
     let r = chain.deploy("capscript", 0);
@@ -346,6 +399,47 @@ fn t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault(back
     assert_eq!(chain.answers(a), Some(vec![1, ra, OK]), "A saw R's \"r\"");
     assert_eq!(chain.answers(b), None, "B reverted");
     assert_eq!(chain.answers(c), None, "C faulted");
+}
+
+fn t20_a_pvm_resume_fault_cancels_the_yielder_and_its_caller_carries_on(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let t = chain.deploy("capscript", 0);
+    let a = chain.deploy("capscript", 1);
+    let b = chain.deploy("capscript", 2);
+    // T's ref goes down slot 0 through A to B; B writes, yields to T; T
+    // answers with resume_fault: B is cancelled, A's call answers fault and
+    // A carries on; T's resume_fault answers A's halt.
+    let b_script = script(&[
+        op::storage_write(b"b", b"1"),
+        op::yield_via(0),
+        op::storage_write(b"b2", b"1"),
+    ]);
+    let a_script = script(&[
+        op::storage_write(b"a", b"1"),
+        op::call(b, &b_script),
+        op::storage_write(b"a2", b"1"),
+    ]);
+    let t_script = script(&[
+        op::yieldref_mint(0),
+        op::call(a, &a_script),
+        op::resume_fault(),
+        op::storage_write(b"t", b"1"),
+    ]);
+    let (result, trace) = chain.call(t, t_script);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(t), Some(vec![OK, YIELDED, 0, OK]));
+    assert_eq!(chain.answers(a), Some(vec![OK, 2, OK]));
+    assert_eq!(chain.answers(b), None, "B was cancelled");
+    assert_eq!(chain.storage(b, b"b"), None);
+    assert_eq!(chain.storage(b, b"b2"), None);
+    for (id, key) in [(a, &b"a"[..]), (a, b"a2"), (t, b"t")] {
+        assert_eq!(chain.storage(id, key), Some(b"1".to_vec()));
+    }
+    assert!(trace.contains(&TraceEvent::Resume {
+        by: t,
+        to: b,
+        fault: true
+    }));
 }
 
 /// The kind `slot_kind` answers for a YieldRef (RFC 0010 host call table).
