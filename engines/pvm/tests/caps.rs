@@ -30,6 +30,7 @@ run_tests! {
     t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap,
     t20_a_pvm_resume_fault_cancels_the_yielder_and_its_caller_carries_on,
     t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh,
+    t23_a_pvm_handler_cannot_reenter_anything_on_the_stack,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
     t29_the_reserved_ids_answer_what,
     t34_the_orchestrator_pattern_on_pvm_contracts,
@@ -440,6 +441,32 @@ fn t20_a_pvm_resume_fault_cancels_the_yielder_and_its_caller_carries_on(backend:
         to: b,
         fault: true
     }));
+}
+
+fn t23_a_pvm_handler_cannot_reenter_anything_on_the_stack(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let r = chain.deploy("capscript", 0);
+    let a = chain.deploy("capscript", 1);
+    let b = chain.deploy("capscript", 2);
+    // R calls A; A calls B, which yields to A. A, handling, calls B (paused
+    // above it), itself and R (below it): each is a reentrancy fault that
+    // pushes nothing; then A resumes B, which writes and halts.
+    let b_script = script(&[op::yield_via(0), op::storage_write(b"b", b"1")]);
+    let a_script = script(&[
+        op::yieldref_mint(0),
+        op::call(b, &b_script),
+        op::call(b, &[]),
+        op::call(a, &[]),
+        op::call(r, &[]),
+        op::resume(),
+    ]);
+    let (result, trace) = chain.call(r, script(&[op::call(a, &a_script)]));
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(r), Some(vec![0]));
+    assert_eq!(chain.answers(a), Some(vec![OK, YIELDED, 2, 2, 2, 0]));
+    assert_eq!(chain.answers(b), Some(vec![OK, OK]));
+    assert_eq!(chain.storage(b, b"b"), Some(b"1".to_vec()));
+    assert_eq!(pushes(&trace), 3, "R, A, B and nothing else: {trace:?}");
 }
 
 /// The kind `slot_kind` answers for a YieldRef (RFC 0010 host call table).
