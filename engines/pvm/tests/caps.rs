@@ -28,7 +28,9 @@ run_tests! {
     t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault,
     t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots,
     t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap,
+    t19_a_pvm_handler_yields_further_down_and_everything_resumes_in_order,
     t20_a_pvm_resume_fault_cancels_the_yielder_and_its_caller_carries_on,
+    t21_the_end_of_a_pvm_handler_cancels_the_subtree_waiting_on_it,
     t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh,
     t23_a_pvm_handler_cannot_reenter_anything_on_the_stack,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
@@ -467,6 +469,148 @@ fn t23_a_pvm_handler_cannot_reenter_anything_on_the_stack(backend: Backend) {
     assert_eq!(chain.answers(b), Some(vec![OK, OK]));
     assert_eq!(chain.storage(b, b"b"), Some(b"1".to_vec()));
     assert_eq!(pushes(&trace), 3, "R, A, B and nothing else: {trace:?}");
+}
+
+/// The yield and resume events of a trace, in order.
+fn yields_and_resumes(trace: &[TraceEvent]) -> Vec<TraceEvent> {
+    trace
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Yield { .. } | TraceEvent::Resume { .. }))
+        .cloned()
+        .collect()
+}
+
+fn t19_a_pvm_handler_yields_further_down_and_everything_resumes_in_order(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let s = chain.deploy("capscript", 0);
+    let t = chain.deploy("capscript", 1);
+    let a = chain.deploy("capscript", 2);
+    let b = chain.deploy("capscript", 3);
+    // S → T → A → B. B yields to T; T, handling, yields to S through the
+    // ref S passed it (kept in an ephemeral slot); S resumes T, T resumes
+    // B; B, A, T and S halt in turn and every write lands.
+    let b_script = script(&[
+        op::storage_write(b"b", b"1"),
+        op::yield_via(0),
+        op::storage_write(b"b2", b"1"),
+    ]);
+    let a_script = script(&[op::storage_write(b"a", b"1"), op::call(b, &b_script)]);
+    let t_script = script(&[
+        op::slot_move(0, 0xF0),
+        op::yieldref_mint(0),
+        op::call(a, &a_script),
+        op::storage_write(b"t", b"1"),
+        op::yield_via(0xF0),
+        op::storage_write(b"t2", b"1"),
+        op::resume(),
+    ]);
+    let s_script = script(&[
+        op::yieldref_mint(0),
+        op::call(t, &t_script),
+        op::storage_write(b"s", b"1"),
+        op::resume(),
+    ]);
+    let (result, trace) = chain.call(s, s_script);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(s), Some(vec![OK, YIELDED, OK, 0]));
+    assert_eq!(chain.answers(t), Some(vec![OK, OK, YIELDED, OK, OK, OK, 0]));
+    assert_eq!(chain.answers(a), Some(vec![OK, 0]));
+    assert_eq!(chain.answers(b), Some(vec![OK, OK, OK]));
+    for (id, key) in [
+        (s, &b"s"[..]),
+        (t, b"t"),
+        (t, b"t2"),
+        (a, b"a"),
+        (b, b"b"),
+        (b, b"b2"),
+    ] {
+        assert_eq!(chain.storage(id, key), Some(b"1".to_vec()));
+    }
+    assert_eq!(
+        yields_and_resumes(&trace),
+        vec![
+            TraceEvent::Yield { from: b, to: t },
+            TraceEvent::Yield { from: t, to: s },
+            TraceEvent::Resume {
+                by: s,
+                to: t,
+                fault: false
+            },
+            TraceEvent::Resume {
+                by: t,
+                to: b,
+                fault: false
+            },
+        ]
+    );
+}
+
+/// T21 on PVM contracts: R → T → A → B, B yields to T, and T ends without
+/// resuming: by halting (`trap = false`) or by trapping.
+fn t21_run(backend: Backend, trap: bool) -> (Chain, [Identity; 4], Vec<TraceEvent>) {
+    let mut chain = Chain::new(backend);
+    let r = chain.deploy("capscript", 0);
+    let t = chain.deploy("capscript", 1);
+    let a = chain.deploy("capscript", 2);
+    let b = chain.deploy("capscript", 3);
+    let b_script = script(&[op::storage_write(b"b", b"1"), op::yield_via(0)]);
+    let a_script = script(&[op::storage_write(b"a", b"1"), op::call(b, &b_script)]);
+    let mut t_ops = vec![
+        op::storage_write(b"t0", b"1"),
+        op::yieldref_mint(0),
+        op::call(a, &a_script),
+        op::storage_write(b"t1", b"1"),
+    ];
+    if trap {
+        t_ops.push(op::trap());
+    }
+    let r_script = script(&[
+        op::storage_write(b"r", b"1"),
+        op::call(t, &script(&t_ops)),
+        op::storage_write(b"r2", b"1"),
+    ]);
+    let (result, trace) = chain.call(r, r_script);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    (chain, [r, t, a, b], trace)
+}
+
+fn t21_the_end_of_a_pvm_handler_cancels_the_subtree_waiting_on_it(backend: Backend) {
+    // T halts while B waits on it: B and A are cancelled (their writes
+    // gone), T's and R's writes land.
+    let (chain, [r, t, a, b], trace) = t21_run(backend, false);
+    assert_eq!(chain.answers(r), Some(vec![OK, 0, OK]));
+    assert_eq!(chain.answers(t), Some(vec![OK, OK, YIELDED, OK]));
+    assert_eq!((chain.answers(a), chain.answers(b)), (None, None));
+    for (id, key, kept) in [
+        (r, &b"r"[..], true),
+        (r, b"r2", true),
+        (t, b"t0", true),
+        (t, b"t1", true),
+        (a, b"a", false),
+        (b, b"b", false),
+    ] {
+        assert_eq!(chain.storage(id, key).is_some(), kept, "{key:?}");
+    }
+    let cancels: Vec<_> = trace
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Cancel { .. }))
+        .cloned()
+        .collect();
+    assert_eq!(
+        cancels,
+        vec![
+            TraceEvent::Cancel { identity: b },
+            TraceEvent::Cancel { identity: a }
+        ]
+    );
+    // T traps instead: everything above R goes, R's call answers a fault.
+    let (chain, [r, t, a, b], _) = t21_run(backend, true);
+    assert_eq!(chain.answers(r), Some(vec![OK, 2, OK]));
+    assert_eq!(chain.answers(t), None);
+    for (id, key) in [(t, &b"t0"[..]), (t, b"t1"), (a, b"a"), (b, b"b")] {
+        assert_eq!(chain.storage(id, key), None, "{key:?}");
+    }
+    assert_eq!(chain.storage(r, b"r2"), Some(b"1".to_vec()));
 }
 
 /// The kind `slot_kind` answers for a YieldRef (RFC 0010 host call table).
