@@ -33,6 +33,7 @@ run_tests! {
     t21_the_end_of_a_pvm_handler_cancels_the_subtree_waiting_on_it,
     t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh,
     t23_a_pvm_handler_cannot_reenter_anything_on_the_stack,
+    t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
     t29_the_reserved_ids_answer_what,
     t34_the_orchestrator_pattern_on_pvm_contracts,
@@ -611,6 +612,41 @@ fn t21_the_end_of_a_pvm_handler_cancels_the_subtree_waiting_on_it(backend: Backe
         assert_eq!(chain.storage(id, key), None, "{key:?}");
     }
     assert_eq!(chain.storage(r, b"r2"), Some(b"1".to_vec()));
+}
+
+fn t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let r = chain.deploy("capscript", 0);
+    let a = chain.deploy("capscript", 1);
+    let b = chain.deploy("capscript", 2);
+    let c = chain.deploy("capscript", 3);
+    // B calls C (C halts, its write pending in B's subtree), then yields
+    // to A. A's handler calling C is busy: a fault, C does not run again.
+    let b_script = script(&[
+        op::call(c, &op::storage_write(b"n", b"1")),
+        op::yield_via(0),
+    ]);
+    let a_script = script(&[
+        op::yieldref_mint(0),
+        op::call(b, &b_script),
+        op::call(c, &op::storage_write(b"n", b"2")),
+        op::resume(),
+    ]);
+    let (result, trace) = chain.call(r, script(&[op::call(a, &a_script)]));
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(a), Some(vec![OK, YIELDED, 2, 0]));
+    assert_eq!(chain.answers(b), Some(vec![0, OK]));
+    assert_eq!(chain.storage(c, b"n"), Some(b"1".to_vec()), "C ran once");
+    let c_pushes = trace
+        .iter()
+        .filter(|e| {
+            **e == TraceEvent::Push {
+                engine: EngineId::PVM,
+                identity: c,
+            }
+        })
+        .count();
+    assert_eq!(c_pushes, 1);
 }
 
 /// The kind `slot_kind` answers for a YieldRef (RFC 0010 host call table).
