@@ -24,6 +24,7 @@ use braid_state::{Backend as StateBackend, MemoryBackend, RocksDbBackend, StateD
 run_tests! {
     t3_a_64_deep_pvm_relay_chain_runs_on_a_256_kib_stack_and_the_65th_call_is_refused,
     t5_pvm_slots_commit_on_halt_and_vanish_on_revert_fault_and_a_faulting_caller,
+    t7_pvm_data_is_canonical_and_padded_on_read,
     t9_a_pvm_storage_key_shaped_like_a_slot_is_storage,
     t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault,
     t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots,
@@ -367,6 +368,44 @@ fn t5_pvm_slots_commit_on_halt_and_vanish_on_revert_fault_and_a_faulting_caller(
         chain
             .raw(callee, &braid_kernel::layout::slot_key(7))
             .is_none()
+    );
+}
+
+fn t7_pvm_data_is_canonical_and_padded_on_read(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let me = chain.deploy("capscript", 0);
+    // "ab\0\0" and "ab" at size 8 are one value: both read back as 8
+    // bytes, "ab" then zeros, and one blob holds "ab". Bytes longer than
+    // the size are refused (`WHAT`) and the slot stays empty.
+    let mint = |bytes: &[u8], size: u8, dst: u8| {
+        [&[0x03, bytes.len() as u8][..], bytes, &[size, dst]].concat()
+    };
+    let (result, _) = chain.call(
+        me,
+        script(&[
+            mint(b"ab\0\0", 8, 1),
+            mint(b"ab", 8, 2),
+            op::data_read(1),
+            op::data_read(2),
+            mint(b"abc", 2, 3),
+            op::slot_kind(3),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    let ab = u64::from_le_bytes(*b"ab\0\0\0\0\0\0");
+    assert_eq!(chain.answers(me), Some(vec![OK, OK, 8, ab, 8, ab, WHAT, 0]));
+    let blobs: Vec<&StateKey> = chain
+        .written
+        .iter()
+        .filter(|k| k.engine == EngineId::SYSTEM)
+        .collect();
+    assert_eq!(blobs.len(), 1, "{:?}", chain.written);
+    assert_eq!(
+        chain
+            .db
+            .get(blobs[0].engine, &blobs[0].identity, &blobs[0].engine_key)
+            .unwrap(),
+        Some(b"ab".to_vec())
     );
 }
 
