@@ -29,6 +29,7 @@ run_tests! {
     t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault,
     t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots,
     t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap,
+    t18_a_pvm_yield_past_an_intermediate_wakes_only_the_target,
     t19_a_pvm_handler_yields_further_down_and_everything_resumes_in_order,
     t20_a_pvm_resume_fault_cancels_the_yielder_and_its_caller_carries_on,
     t21_the_end_of_a_pvm_handler_cancels_the_subtree_waiting_on_it,
@@ -520,6 +521,64 @@ fn yields_and_resumes(trace: &[TraceEvent]) -> Vec<TraceEvent> {
         .collect()
 }
 
+/// T18 on PVM contracts: R → T → A → B; B yields past A to T, which
+/// resumes it; then T halts, or traps when `trap`.
+fn t18_run(backend: Backend, trap: bool) -> (Chain, [Identity; 4], Vec<TraceEvent>) {
+    let mut chain = Chain::new(backend);
+    let r = chain.deploy("capscript", 0);
+    let t = chain.deploy("capscript", 1);
+    let a = chain.deploy("capscript", 2);
+    let b = chain.deploy("capscript", 3);
+    let b_script = script(&[
+        op::storage_write(b"b", b"1"),
+        op::yield_via(0),
+        op::storage_write(b"b2", b"1"),
+    ]);
+    let a_script = script(&[
+        op::storage_write(b"a", b"1"),
+        op::call(b, &b_script),
+        op::storage_write(b"a2", b"1"),
+    ]);
+    let mut t_ops = vec![op::yieldref_mint(0), op::call(a, &a_script), op::resume()];
+    if trap {
+        t_ops.push(op::trap());
+    }
+    let r_script = script(&[op::storage_write(b"r0", b"1"), op::call(t, &script(&t_ops))]);
+    let (result, trace) = chain.call(r, r_script);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    (chain, [r, t, a, b], trace)
+}
+
+fn t18_a_pvm_yield_past_an_intermediate_wakes_only_the_target(backend: Backend) {
+    let (chain, [r, t, a, b], trace) = t18_run(backend, false);
+    // A only sees its call return (B halted); T sees the yield, then its
+    // resume answers A's halt.
+    assert_eq!(chain.answers(a), Some(vec![OK, 0, OK]));
+    assert_eq!(chain.answers(t), Some(vec![OK, YIELDED, 0]));
+    assert_eq!(chain.answers(b), Some(vec![OK, OK, OK]));
+    assert_eq!(chain.answers(r), Some(vec![OK, 0]));
+    assert_eq!(
+        yields_and_resumes(&trace),
+        vec![
+            TraceEvent::Yield { from: b, to: t },
+            TraceEvent::Resume {
+                by: t,
+                to: b,
+                fault: false
+            },
+        ]
+    );
+    // T traps after resuming: A's and B's halted writes go with T's.
+    let (chain, [r, t, a, b], _) = t18_run(backend, true);
+    assert_eq!(chain.answers(r), Some(vec![OK, 2]));
+    for id in [t, a, b] {
+        assert_eq!(chain.answers(id), None);
+    }
+    assert_eq!(chain.storage(a, b"a2"), None);
+    assert_eq!(chain.storage(b, b"b2"), None);
+    assert_eq!(chain.storage(r, b"r0"), Some(b"1".to_vec()));
+}
+
 fn t19_a_pvm_handler_yields_further_down_and_everything_resumes_in_order(backend: Backend) {
     let mut chain = Chain::new(backend);
     let s = chain.deploy("capscript", 0);
@@ -605,7 +664,7 @@ fn t21_run(backend: Backend, trap: bool) -> (Chain, [Identity; 4], Vec<TraceEven
         t_ops.push(op::trap());
     }
     let r_script = script(&[
-        op::storage_write(b"r", b"1"),
+        op::storage_write(b"r0", b"1"),
         op::call(t, &script(&t_ops)),
         op::storage_write(b"r2", b"1"),
     ]);
@@ -622,7 +681,7 @@ fn t21_the_end_of_a_pvm_handler_cancels_the_subtree_waiting_on_it(backend: Backe
     assert_eq!(chain.answers(t), Some(vec![OK, OK, YIELDED, OK]));
     assert_eq!((chain.answers(a), chain.answers(b)), (None, None));
     for (id, key, kept) in [
-        (r, &b"r"[..], true),
+        (r, &b"r0"[..], true),
         (r, b"r2", true),
         (t, b"t0", true),
         (t, b"t1", true),
