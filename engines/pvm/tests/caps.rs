@@ -25,7 +25,9 @@ run_tests! {
     t3_a_64_deep_pvm_relay_chain_runs_on_a_256_kib_stack_and_the_65th_call_is_refused,
     t5_pvm_slots_commit_on_halt_and_vanish_on_revert_fault_and_a_faulting_caller,
     t7_pvm_data_is_canonical_and_padded_on_read,
+    t8_pvm_cnodes_round_trip_and_refuse_a_yieldref,
     t9_a_pvm_storage_key_shaped_like_a_slot_is_storage,
+    t13_a_pinned_slot_of_a_pvm_instance_refuses_every_write_path,
     t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault,
     t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots,
     t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap,
@@ -38,6 +40,8 @@ run_tests! {
     t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
     t29_the_reserved_ids_answer_what,
+    t31_a_pvm_spawn_lives_with_its_spawner,
+    t32_a_pvm_set_image_switches_code_from_the_next_call_and_only_on_halt,
     t34_the_orchestrator_pattern_on_pvm_contracts,
     t34_a_faulting_service_sends_failed_and_keeps_the_workers_first_write,
     t34_the_handler_cannot_reenter_the_worker,
@@ -195,6 +199,30 @@ mod op {
     }
     pub fn data_read(slot: u8) -> Vec<u8> {
         vec![0x0F, slot]
+    }
+    pub fn slot_drop(slot: u8) -> Vec<u8> {
+        vec![0x06, slot]
+    }
+    pub fn cnode_pack(first: u8, count: u8, dst: u8) -> Vec<u8> {
+        vec![0x12, first, count, dst]
+    }
+    pub fn cnode_unpack(cnode: u8, first: u8) -> Vec<u8> {
+        vec![0x13, cnode, first]
+    }
+    /// `pinned` 0xFF: no pinned slots.
+    pub fn image_make(code: u8, pinned: u8, dst: u8) -> Vec<u8> {
+        vec![0x14, code, pinned, dst]
+    }
+    pub fn derive_spawn(image: u8, dst: u8) -> Vec<u8> {
+        vec![0x15, image, dst]
+    }
+    pub fn set_image(slot: u8) -> Vec<u8> {
+        vec![0x16, slot]
+    }
+    /// A Data cap of up to 65,535 bytes (its size: their length).
+    pub fn data_mint_long(bytes: &[u8], dst: u8) -> Vec<u8> {
+        let len = u16::try_from(bytes.len()).expect("at most 65,535 bytes");
+        [&[0x17][..], &len.to_le_bytes(), bytes, &[dst]].concat()
     }
 }
 
@@ -408,6 +436,104 @@ fn t7_pvm_data_is_canonical_and_padded_on_read(backend: Backend) {
             .unwrap(),
         Some(b"ab".to_vec())
     );
+}
+
+/// `slot_kind` answers (RFC 0010): empty, Data.
+const KIND_EMPTY: u64 = 0;
+
+fn t8_pvm_cnodes_round_trip_and_refuse_a_yieldref(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let me = chain.deploy("capscript", 0);
+    // Pack slots 10..13 (10 and 12 full), empty them, unpack: the same caps
+    // come back at the same offsets. A range holding a YieldRef does not
+    // pack (`HUH`); a range past slot 0xFF is `WHAT`.
+    let (result, _) = chain.call(
+        me,
+        script(&[
+            op::data_mint(b"1", 10),
+            op::data_mint(b"2", 12),
+            op::cnode_pack(10, 3, 0xF0),
+            op::slot_drop(10),
+            op::slot_drop(12),
+            op::cnode_unpack(0xF0, 10),
+            op::data_read(10),
+            op::slot_kind(11),
+            op::data_read(12),
+            op::yieldref_mint(0xF2),
+            op::cnode_pack(0xF1, 3, 20),
+            op::slot_kind(20),
+            op::cnode_pack(0xFF, 2, 20),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    let (one, two) = (u64::from(b'1'), u64::from(b'2'));
+    assert_eq!(
+        chain.answers(me),
+        Some(vec![
+            OK, OK, OK, OK, OK, OK, 1, one, KIND_EMPTY, 1, two, OK, HUH, KIND_EMPTY, WHAT
+        ])
+    );
+    // The CNode's value is stored once, content-addressed under the system
+    // engine (namespace 0x07).
+    let cnodes = chain
+        .written
+        .iter()
+        .filter(|k| k.engine == EngineId::SYSTEM && k.engine_key[0] == 0x07)
+        .count();
+    assert_eq!(cnodes, 1, "{:?}", chain.written);
+}
+
+fn t13_a_pinned_slot_of_a_pvm_instance_refuses_every_write_path(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let p = chain.deploy("capscript", 0);
+    // P makes an image of capscript's own code pinning slot 3 to Data "X"
+    // (a CNode with X at offset 3), spawns an instance of it and calls it.
+    let child = braid_kernel::layout::spawn_identity(EngineId::PVM, &p, 0);
+    let child_script = script(&[
+        op::data_read(3),
+        op::data_mint(b"Z", 0),
+        op::slot_copy(0, 3),
+        op::data_mint(b"Y", 3),
+        op::slot_move(0, 3),
+        op::slot_move(3, 4),
+        op::slot_drop(3),
+        op::data_mint(b"W", 0xF0),
+        op::data_mint(b"V", 0xF2),
+        op::cnode_pack(0xF0, 3, 0xF5),
+        op::cnode_unpack(0xF5, 1),
+        op::data_read(3),
+        op::slot_kind(1),
+        op::slot_kind(4),
+    ]);
+    let (result, _) = chain.call(
+        p,
+        script(&[
+            op::data_mint_long(&contract("capscript"), 0xF0),
+            op::data_mint(b"X", 23),
+            op::cnode_pack(20, 4, 0xF5),
+            op::image_make(0xF0, 0xF5, 0xF6),
+            op::derive_spawn(0xF6, 0xF7),
+            op::call_cap(0xF7, &child_script),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(p), Some(vec![OK, OK, OK, OK, OK, 0]));
+    let x = u64::from(b'X');
+    // Copy, mint, move into, move out of and drop the pinned slot, and an
+    // unpack across it: each `HUH`; slot 3 still reads X, 1 and 4 empty.
+    assert_eq!(
+        chain.answers(child),
+        Some(vec![
+            1, x, OK, HUH, HUH, HUH, HUH, HUH, OK, OK, OK, HUH, 1, x, KIND_EMPTY, KIND_EMPTY
+        ])
+    );
+    for slot in [1, 3, 4] {
+        assert_eq!(
+            chain.raw(child, &braid_kernel::layout::slot_key(slot)),
+            None,
+            "slot {slot} of the child"
+        );
+    }
 }
 
 fn t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault(backend: Backend) {
@@ -745,6 +871,68 @@ fn t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched(backend: Backend)
         })
         .count();
     assert_eq!(c_pushes, 1);
+}
+
+fn t31_a_pvm_spawn_lives_with_its_spawner(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let p = chain.deploy("capscript", 0);
+    let x = chain.deploy("capscript", 1);
+    let code = contract("capscript");
+    let spawn = [
+        op::data_mint_long(&code, 0xF0),
+        op::image_make(0xF0, 0xFF, 0xF1),
+        op::derive_spawn(0xF1, 1),
+    ]
+    .concat();
+    // X spawns, then traps: the spawn goes with X's writes.
+    let (result, _) = chain.call(x, [spawn.clone(), op::trap()].concat());
+    assert!(!matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.written, vec![]);
+    let lost = braid_kernel::layout::spawn_identity(EngineId::PVM, &x, 0);
+    assert_eq!(chain.raw(lost, &[0x00]), None, "no instance record");
+    // P spawns and halts: the child's record names capscript's code, P's
+    // Instance cap to it sits in slot 1, and the child runs when called.
+    let (result, _) = chain.call(p, spawn);
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(p), Some(vec![OK, OK, OK]));
+    let child = braid_kernel::layout::spawn_identity(EngineId::PVM, &p, 0);
+    let record = chain.raw(child, &[0x00]).expect("the child's record");
+    assert_eq!(record.len(), 96);
+    assert_eq!(record[..32], braid_core::keccak256(&code));
+    assert!(chain.raw(p, &braid_kernel::layout::slot_key(1)).is_some());
+    let (result, _) = chain.call(child, op::storage_write(b"c", b"1"));
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.storage(child, b"c"), Some(b"1".to_vec()));
+}
+
+fn t32_a_pvm_set_image_switches_code_from_the_next_call_and_only_on_halt(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let a = chain.deploy("capscript", 0);
+    let b = chain.deploy("capscript", 1);
+    let square = contract("square");
+    let switch = [
+        op::data_mint_long(&square, 0xF0),
+        op::image_make(0xF0, 0xFF, 0xF1),
+        op::set_image(0xF1),
+    ]
+    .concat();
+    let record_of = |chain: &Chain, id| chain.raw(id, &[0x00]).unwrap();
+    // B switches, then traps: its record is as it was.
+    let before = record_of(&chain, b);
+    let (result, _) = chain.call(b, [switch.clone(), op::trap()].concat());
+    assert!(!matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(record_of(&chain, b), before);
+    // A switches and halts: the running invocation kept capscript (its
+    // storage write after set_image ran), the record names square's code,
+    // and the next call runs square (7 * 7 = 49, stored as "sq").
+    let (result, _) = chain.call(a, [switch, op::storage_write(b"v1", b"1")].concat());
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(a), Some(vec![OK, OK, OK, OK]));
+    assert_eq!(chain.storage(a, b"v1"), Some(b"1".to_vec()));
+    assert_eq!(record_of(&chain, a)[..32], braid_core::keccak256(&square));
+    let (result, _) = chain.call(a, vec![7, 0]);
+    assert_eq!(result.outcome, Outcome::Halt { output: vec![49] });
+    assert_eq!(chain.storage(a, b"sq"), Some(vec![49]));
 }
 
 /// The kind `slot_kind` answers for a YieldRef (RFC 0010 host call table).

@@ -23,6 +23,12 @@
  *   0x0F slot                       data_read: the size, then bytes 0..8 as u64
  *   0x10                            trap
  *   0x11 a b                        same_type
+ *   0x12 first count dst            cnode_pack
+ *   0x13 cnode first                cnode_unpack
+ *   0x14 code pinned dst            image_make (pinned 0xFF: no pinned slots)
+ *   0x15 image dst                  derive_spawn
+ *   0x16 slot                       set_image
+ *   0x17 len_lo len_hi bytes.. dst  data_mint of up to 65,535 bytes (size: len)
  * A malformed script reverts "bad script".
  *
  * Host calls: storage_write(5), gas(0), call(13), revert(14), 15-36.
@@ -93,6 +99,21 @@ BRAID_ENTRY(capscript_main) {
         }
         case 0x10: __builtin_trap();
         case 0x11: NEED(2); put(braid_same_type(input[i], input[i + 1])); i += 2; break;
+        case 0x12: NEED(3); put(braid_cnode_pack(input[i], input[i + 1], input[i + 2])); i += 3; break;
+        case 0x13: NEED(2); put(braid_cnode_unpack(input[i], input[i + 1])); i += 2; break;
+        case 0x14: {
+            NEED(3); uint64_t pinned = input[i + 1] == 0xFF ? BRAID_NO_SLOT : input[i + 1];
+            put(braid_image_make(input[i], pinned, input[i + 2])); i += 3;
+            break;
+        }
+        case 0x15: NEED(2); put(braid_derive_spawn(input[i], input[i + 1])); i += 2; break;
+        case 0x16: NEED(1); put(braid_set_image(input[i])); i += 1; break;
+        case 0x17: {
+            NEED(2); uint64_t bl = (uint64_t)input[i] | ((uint64_t)input[i + 1] << 8); i += 2;
+            NEED(bl + 1); const uint8_t *b = input + i; i += bl;
+            put(braid_data_mint(b, bl, 0, input[i])); i += 1;
+            break;
+        }
         default: bad();
         }
     }
