@@ -27,6 +27,8 @@ run_tests! {
     t7_pvm_data_is_canonical_and_padded_on_read,
     t8_pvm_cnodes_round_trip_and_refuse_a_yieldref,
     t9_a_pvm_storage_key_shaped_like_a_slot_is_storage,
+    t11_pvm_type_chains_follow_the_spawner,
+    t12_a_call_through_a_stale_pvm_instance_cap_is_a_type_mismatch,
     t13_a_pinned_slot_of_a_pvm_instance_refuses_every_write_path,
     t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault,
     t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots,
@@ -196,6 +198,9 @@ mod op {
     }
     pub fn instance_cap(id: Identity, dst: u8) -> Vec<u8> {
         [&[0x0E, 2][..], &id.0, &[dst]].concat()
+    }
+    pub fn same_type(a: u8, b: u8) -> Vec<u8> {
+        vec![0x11, a, b]
     }
     pub fn data_read(slot: u8) -> Vec<u8> {
         vec![0x0F, slot]
@@ -481,6 +486,93 @@ fn t8_pvm_cnodes_round_trip_and_refuse_a_yieldref(backend: Backend) {
         .filter(|k| k.engine == EngineId::SYSTEM && k.engine_key[0] == 0x07)
         .count();
     assert_eq!(cnodes, 1, "{:?}", chain.written);
+}
+
+fn t11_pvm_type_chains_follow_the_spawner(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let x = chain.deploy("capscript", 0);
+    let y = chain.deploy("capscript", 1);
+    let spawn = [
+        op::data_mint_long(&contract("capscript"), 0xF0),
+        op::image_make(0xF0, 0xFF, 0xF1),
+        op::derive_spawn(0xF1, 1),
+    ]
+    .concat();
+    // A type chain follows code, not identity: X and Y run the same code,
+    // so Y first sets its image again (to the same code), which extends its
+    // chain. Y spawns one child; X spawns two from the same image and holds
+    // an Instance cap of Y's child too: X's two share a type chain, Y's
+    // child's starts from Y's and differs.
+    chain.call(
+        y,
+        [
+            op::data_mint_long(&contract("capscript"), 0xF0),
+            op::image_make(0xF0, 0xFF, 0xF1),
+            op::set_image(0xF1),
+        ]
+        .concat(),
+    );
+    chain.call(y, spawn.clone());
+    let y_child = braid_kernel::layout::spawn_identity(EngineId::PVM, &y, 0);
+    let (result, _) = chain.call(
+        x,
+        [
+            spawn,
+            op::derive_spawn(0xF1, 2),
+            op::instance_cap(y_child, 3),
+            op::same_type(1, 2),
+            op::same_type(1, 3),
+        ]
+        .concat(),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(x), Some(vec![OK, OK, OK, OK, OK, 1, 0]));
+    for n in 0..2 {
+        let child = braid_kernel::layout::spawn_identity(EngineId::PVM, &x, n);
+        assert!(chain.raw(child, &[0x00]).is_some(), "child {n}");
+    }
+    assert_eq!(
+        chain.raw(x, &[0x04, 0x01]),
+        Some(2u64.to_be_bytes().to_vec()),
+        "the nonce counts spawns"
+    );
+}
+
+fn t12_a_call_through_a_stale_pvm_instance_cap_is_a_type_mismatch(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let a = chain.deploy("capscript", 0);
+    let b = chain.deploy("capscript", 1);
+    // A holds a cap of B; B switches its image to square; the call through
+    // the old cap faults before B runs; a fresh cap reaches square.
+    let switch = [
+        op::data_mint_long(&contract("square"), 0xF0),
+        op::image_make(0xF0, 0xFF, 0xF1),
+        op::set_image(0xF1),
+    ]
+    .concat();
+    let (result, trace) = chain.call(
+        a,
+        script(&[
+            op::instance_cap(b, 1),
+            op::call(b, &switch),
+            op::call_cap(1, &[7, 0]),
+            op::instance_cap(b, 2),
+            op::call_cap(2, &[7, 0]),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(a), Some(vec![OK, 0, 2, OK, 0]));
+    assert_eq!(chain.storage(b, b"sq"), Some(vec![49]));
+    let b_pushes = trace
+        .iter()
+        .filter(|e| {
+            **e == TraceEvent::Push {
+                engine: EngineId::PVM,
+                identity: b,
+            }
+        })
+        .count();
+    assert_eq!(b_pushes, 2, "B ran by identity and through the fresh cap");
 }
 
 fn t13_a_pinned_slot_of_a_pvm_instance_refuses_every_write_path(backend: Backend) {
