@@ -24,6 +24,7 @@ use braid_state::{Backend as StateBackend, MemoryBackend, RocksDbBackend, StateD
 run_tests! {
     t3_a_64_deep_pvm_relay_chain_runs_on_a_256_kib_stack_and_the_65th_call_is_refused,
     t5_pvm_slots_commit_on_halt_and_vanish_on_revert_fault_and_a_faulting_caller,
+    t6_pvm_cap_keys_are_provable_and_roots_agree_across_backends_and_reruns,
     t7_pvm_data_is_canonical_and_padded_on_read,
     t8_pvm_cnodes_round_trip_and_refuse_a_yieldref,
     t9_a_pvm_storage_key_shaped_like_a_slot_is_storage,
@@ -403,6 +404,64 @@ fn t5_pvm_slots_commit_on_halt_and_vanish_on_revert_fault_and_a_faulting_caller(
             .raw(callee, &braid_kernel::layout::slot_key(7))
             .is_none()
     );
+}
+
+fn t6_pvm_cap_keys_are_provable_and_roots_agree_across_backends_and_reruns(backend: Backend) {
+    // Data, a CNode and an Image in persistent slots, through real host
+    // calls; on memory and RocksDB, twice each, and on the other PVM
+    // backend: one root. Every key the transaction wrote has a proof
+    // against it.
+    let dir = tempfile::tempdir().unwrap();
+    let other = match backend {
+        Backend::Interpreter => Backend::Compiler,
+        _ => Backend::Interpreter,
+    };
+    let mut roots = Vec::new();
+    for (run, pvm) in [backend, backend, other].into_iter().enumerate() {
+        if !pvm.is_available() {
+            continue;
+        }
+        for state in [
+            Arc::new(MemoryBackend::new()) as Arc<dyn StateBackend>,
+            Arc::new(RocksDbBackend::open(dir.path().join(format!("run{run}"))).unwrap()),
+        ] {
+            let mut chain = Chain::on(pvm, state);
+            let me = chain.deploy("capscript", 0);
+            let (result, _) = chain.call(
+                me,
+                script(&[
+                    op::data_mint(b"hello", 4),
+                    op::data_mint(b"w", 6),
+                    op::cnode_pack(4, 3, 7),
+                    op::data_mint_long(&contract("square"), 0xF0),
+                    op::image_make(0xF0, 0xFF, 3),
+                ]),
+            );
+            assert!(matches!(result.outcome, Outcome::Halt { .. }));
+            let root = chain.db.root();
+            for key in &chain.written {
+                let value = chain
+                    .db
+                    .get(key.engine, &key.identity, &key.engine_key)
+                    .unwrap();
+                assert!(value.is_some(), "{key}");
+                let proof = chain.db.prove(key).unwrap();
+                braid_state::verify_proof(&root, &key.encode(), value.as_deref(), &proof)
+                    .unwrap_or_else(|e| panic!("{key}: {e}"));
+            }
+            // The four persistent slots (4, 6, 7, 3) are stored; 0xF0 is
+            // ephemeral and is not.
+            let slots = chain
+                .written
+                .iter()
+                .filter(|k| k.identity == me && k.engine_key[0] == 0x04)
+                .count();
+            assert_eq!(slots, 4, "{:?}", chain.written);
+            roots.push(root);
+        }
+    }
+    assert!(roots.len() >= 4);
+    assert!(roots.windows(2).all(|w| w[0] == w[1]), "{roots:?}");
 }
 
 fn t7_pvm_data_is_canonical_and_padded_on_read(backend: Backend) {
