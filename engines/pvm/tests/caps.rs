@@ -31,6 +31,7 @@ run_tests! {
     t11_pvm_type_chains_follow_the_spawner,
     t12_a_call_through_a_stale_pvm_instance_cap_is_a_type_mismatch,
     t13_a_pinned_slot_of_a_pvm_instance_refuses_every_write_path,
+    t14_a_pvm_set_image_changes_the_pinned_overlay_from_the_next_invocation,
     t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault,
     t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots,
     t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap,
@@ -685,6 +686,40 @@ fn t13_a_pinned_slot_of_a_pvm_instance_refuses_every_write_path(backend: Backend
             "slot {slot} of the child"
         );
     }
+}
+
+fn t14_a_pvm_set_image_changes_the_pinned_overlay_from_the_next_invocation(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let a = chain.deploy("capscript", 0);
+    // A stores Data "S" in slot 3, then sets an image of its own code that
+    // pins slot 3 to "Y" (a CNode with Y at offset 3, built in ephemeral
+    // slots). The running invocation still reads S; the next reads Y; the
+    // stored S is shadowed, not deleted.
+    let (result, _) = chain.call(
+        a,
+        script(&[
+            op::data_mint(b"S", 3),
+            op::data_mint_long(&contract("capscript"), 0xF0),
+            op::data_mint(b"Y", 0xF5),
+            op::cnode_pack(0xF2, 4, 0xF6),
+            op::image_make(0xF0, 0xF6, 0xF7),
+            op::set_image(0xF7),
+            op::data_read(3),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    let (s, y) = (u64::from(b'S'), u64::from(b'Y'));
+    assert_eq!(chain.answers(a), Some(vec![OK, OK, OK, OK, OK, OK, 1, s]));
+    let stored = chain.raw(a, &braid_kernel::layout::slot_key(3));
+    assert!(stored.is_some());
+    let (result, _) = chain.call(a, script(&[op::data_read(3)]));
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(chain.answers(a), Some(vec![1, y]));
+    assert_eq!(
+        chain.raw(a, &braid_kernel::layout::slot_key(3)),
+        stored,
+        "shadowed, not deleted"
+    );
 }
 
 fn t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault(backend: Backend) {
