@@ -44,6 +44,7 @@ run_tests! {
     t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
     t29_the_reserved_ids_answer_what,
+    t30_a_resumed_pvm_yielder_gets_at_most_what_its_handler_left,
     t31_a_pvm_spawn_lives_with_its_spawner,
     t32_a_pvm_set_image_switches_code_from_the_next_call_and_only_on_halt,
     t34_the_orchestrator_pattern_on_pvm_contracts,
@@ -225,6 +226,13 @@ mod op {
     }
     pub fn set_image(slot: u8) -> Vec<u8> {
         vec![0x16, slot]
+    }
+    /// Burns gas until at most `target` is left; answers the gas left.
+    pub fn burn_to(target: u32) -> Vec<u8> {
+        [&[0x18][..], &target.to_le_bytes()].concat()
+    }
+    pub fn gas() -> Vec<u8> {
+        vec![0x19]
     }
     /// A Data cap of up to 65,535 bytes (its size: their length).
     pub fn data_mint_long(bytes: &[u8], dst: u8) -> Vec<u8> {
@@ -1057,6 +1065,41 @@ fn t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched(backend: Backend)
         })
         .count();
     assert_eq!(c_pushes, 1);
+}
+
+fn t30_a_resumed_pvm_yielder_gets_at_most_what_its_handler_left(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let t = chain.deploy("capscript", 0);
+    let a = chain.deploy("capscript", 1);
+    let b = chain.deploy("capscript", 2);
+    // Calls pass all the gas left down, so B starts with millions; B yields
+    // to T, which burns down to 20,000 and resumes B: B goes on with at
+    // most what T has left.
+    let b_script = script(&[op::gas(), op::yield_via(0), op::gas()]);
+    let a_script = script(&[op::call(b, &b_script)]);
+    let (result, _) = chain.call(
+        t,
+        script(&[
+            op::yieldref_mint(0),
+            op::call(a, &a_script),
+            op::burn_to(20_000),
+            op::resume(),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    let t_answers = chain.answers(t).unwrap();
+    assert_eq!(t_answers[..2], [OK, YIELDED]);
+    assert_eq!(t_answers[3], 0, "A halted");
+    let handler_left = t_answers[2];
+    assert!(handler_left <= 20_000, "{t_answers:?}");
+    let b_answers = chain.answers(b).unwrap();
+    assert_eq!(b_answers[1], OK, "resumed");
+    let (before, after) = (b_answers[0], b_answers[2]);
+    assert!(before > 1_000_000, "B started with {before}");
+    assert!(
+        after > 0 && after < handler_left,
+        "B resumed with {after}, its handler had {handler_left}"
+    );
 }
 
 fn t31_a_pvm_spawn_lives_with_its_spawner(backend: Backend) {

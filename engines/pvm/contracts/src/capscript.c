@@ -29,6 +29,8 @@
  *   0x15 image dst                  derive_spawn
  *   0x16 slot                       set_image
  *   0x17 len_lo len_hi bytes.. dst  data_mint of up to 65,535 bytes (size: len)
+ *   0x18 target[4]                  burn gas until at most target (u32 LE) is left; answers the gas left
+ *   0x19                            gas left
  * A malformed script reverts "bad script".
  *
  * Host calls: storage_write(5), gas(0), call(13), revert(14), 15-36.
@@ -114,6 +116,16 @@ BRAID_ENTRY(capscript_main) {
             put(braid_data_mint(b, bl, 0, input[i])); i += 1;
             break;
         }
+        case 0x18: {
+            NEED(4);
+            uint64_t target = (uint64_t)input[i] | ((uint64_t)input[i + 1] << 8) | ((uint64_t)input[i + 2] << 16) | ((uint64_t)input[i + 3] << 24);
+            i += 4;
+            uint64_t left = braid_gas();
+            while (left > target) left = braid_gas();
+            put(left);
+            break;
+        }
+        case 0x19: put(braid_gas()); break;
         default: bad();
         }
     }
