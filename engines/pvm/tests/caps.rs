@@ -42,6 +42,7 @@ run_tests! {
     t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh,
     t23_a_pvm_handler_cannot_reenter_anything_on_the_stack,
     t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched,
+    t25_a_faulting_pvm_yielder_reverts_its_own_writes_and_keeps_the_handlers,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
     t29_the_reserved_ids_answer_what,
     t30_a_resumed_pvm_yielder_gets_at_most_what_its_handler_left,
@@ -233,6 +234,10 @@ mod op {
     }
     pub fn gas() -> Vec<u8> {
         vec![0x19]
+    }
+    /// Increments the u64 under storage key `key`; answers the new value.
+    pub fn incr(key: &[u8]) -> Vec<u8> {
+        [&[0x1A, key.len() as u8][..], key].concat()
     }
     /// A Data cap of up to 65,535 bytes (its size: their length).
     pub fn data_mint_long(bytes: &[u8], dst: u8) -> Vec<u8> {
@@ -1246,6 +1251,40 @@ fn t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh(backend: B
         .filter(|e| matches!(e, TraceEvent::Yield { .. }))
         .count();
     assert_eq!(yields, 1, "only B's yield to A happened");
+}
+
+fn t25_a_faulting_pvm_yielder_reverts_its_own_writes_and_keeps_the_handlers(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let a = chain.deploy("capscript", 0);
+    let b = chain.deploy("capscript", 1);
+    let d = chain.deploy("capscript", 2);
+    // B writes, yields to A; A, handling, has D count to 1; A resumes B;
+    // B has D count again (2, over the handler's write), then traps. B's
+    // write and its D count go; the handler's D count stays: k = 1.
+    let b_script = script(&[
+        op::storage_write(b"b", b"1"),
+        op::yield_via(0),
+        op::call(d, &op::incr(b"k")),
+        op::trap(),
+    ]);
+    let (result, _) = chain.call(
+        a,
+        script(&[
+            op::yieldref_mint(0),
+            op::call(b, &b_script),
+            op::call(d, &op::incr(b"k")),
+            op::resume(),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(
+        chain.answers(a),
+        Some(vec![OK, YIELDED, 0, 2]),
+        "the resume answers B's fault"
+    );
+    assert_eq!(chain.storage(d, b"k"), Some(1u64.to_le_bytes().to_vec()));
+    assert_eq!(chain.answers(d), Some(vec![1]), "D's answers from A's call");
+    assert_eq!(chain.storage(b, b"b"), None);
 }
 
 fn t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing(backend: Backend) {

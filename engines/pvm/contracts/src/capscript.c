@@ -31,6 +31,7 @@
  *   0x17 len_lo len_hi bytes.. dst  data_mint of up to 65,535 bytes (size: len)
  *   0x18 target[4]                  burn gas until at most target (u32 LE) is left; answers the gas left
  *   0x19                            gas left
+ *   0x1A k_len k..                  increment the u64 LE under storage key k (absent: 0); answers the new value
  * A malformed script reverts "bad script".
  *
  * Host calls: storage_write(5), gas(0), call(13), revert(14), 15-36.
@@ -126,6 +127,16 @@ BRAID_ENTRY(capscript_main) {
             break;
         }
         case 0x19: put(braid_gas()); break;
+        case 0x1A: {
+            NEED(1); uint64_t kl = input[i++]; NEED(kl); const uint8_t *k = input + i; i += kl;
+            uint8_t value[8] = {0};
+            uint64_t found = braid_storage_read(k, kl, value, 0, 8);
+            uint64_t n = (found == BRAID_NONE ? 0 : braid_load_u64le(value)) + 1;
+            braid_store_u64le(value, n);
+            if (braid_storage_write(k, kl, value, 8) != BRAID_OK) braid_revert("storage full", 12);
+            put(n);
+            break;
+        }
         default: bad();
         }
     }
