@@ -44,6 +44,7 @@ run_tests! {
     t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched,
     t25_a_faulting_pvm_yielder_reverts_its_own_writes_and_keeps_the_handlers,
     t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing,
+    t28_a_trapping_pvm_handler_takes_its_subtree_with_it,
     t29_the_reserved_ids_answer_what,
     t30_a_resumed_pvm_yielder_gets_at_most_what_its_handler_left,
     t31_a_pvm_spawn_lives_with_its_spawner,
@@ -1307,6 +1308,91 @@ fn t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing(backend: 
         chain.storage(p, b"after"),
         Some(b"1".to_vec()),
         "P continued"
+    );
+}
+
+fn t28_a_trapping_pvm_handler_takes_its_subtree_with_it(backend: Backend) {
+    let mut chain = Chain::new(backend);
+    let r = chain.deploy("capscript", 0);
+    let t = chain.deploy("capscript", 1);
+    let a = chain.deploy("capscript", 2);
+    let b = chain.deploy("capscript", 3);
+    // R → T → A → B. B yields to T (with its own ref); T, handling, yields
+    // to R twice (first with its own ref, then with B's), R resumes it each
+    // time, and T traps: A and B are cancelled with T, R's resume answers
+    // the fault, and both refs R kept are stale.
+    let b_script = script(&[
+        op::storage_write(b"b", b"1"),
+        op::slot_move(0, 0xF0),
+        op::yieldref_mint(0),
+        op::yield_via(0xF0),
+    ]);
+    let a_script = script(&[op::storage_write(b"a", b"1"), op::call(b, &b_script)]);
+    let t_script = script(&[
+        op::slot_move(0, 0xF1),
+        op::storage_write(b"t", b"1"),
+        op::yieldref_mint(0),
+        op::call(a, &a_script),
+        op::slot_copy(0, 0xF2),
+        op::yieldref_mint(0),
+        op::yield_via(0xF1),
+        op::slot_copy(0xF2, 0),
+        op::yield_via(0xF1),
+        op::trap(),
+    ]);
+    let (result, trace) = chain.call(
+        r,
+        script(&[
+            op::storage_write(b"r0", b"1"),
+            op::yieldref_mint(0),
+            op::call(t, &t_script),
+            op::slot_copy(0, 0xF5),
+            op::resume(),
+            op::slot_copy(0, 0xF6),
+            op::resume(),
+            op::yield_via(0xF5),
+            op::yield_via(0xF6),
+            op::storage_write(b"r2", b"1"),
+        ]),
+    );
+    assert!(matches!(result.outcome, Outcome::Halt { .. }));
+    assert_eq!(
+        chain.answers(r),
+        Some(vec![OK, OK, YIELDED, OK, YIELDED, OK, 2, HUH, HUH, OK])
+    );
+    for id in [t, a, b] {
+        assert_eq!(chain.answers(id), None);
+    }
+    for (id, key) in [(t, &b"t"[..]), (a, b"a"), (b, b"b")] {
+        assert_eq!(chain.storage(id, key), None, "{key:?}");
+    }
+    assert_eq!(chain.storage(r, b"r2"), Some(b"1".to_vec()));
+    let resumed = |by, to| TraceEvent::Resume {
+        by,
+        to,
+        fault: false,
+    };
+    let events: Vec<TraceEvent> = trace
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                TraceEvent::Yield { .. } | TraceEvent::Resume { .. } | TraceEvent::Cancel { .. }
+            )
+        })
+        .cloned()
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            TraceEvent::Yield { from: b, to: t },
+            TraceEvent::Yield { from: t, to: r },
+            resumed(r, t),
+            TraceEvent::Yield { from: t, to: r },
+            resumed(r, t),
+            TraceEvent::Cancel { identity: b },
+            TraceEvent::Cancel { identity: a },
+        ]
     );
 }
 
