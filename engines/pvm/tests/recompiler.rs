@@ -305,9 +305,8 @@ fn deep_recursion_ends_in_a_page_fault_on_the_stack_guard() {
     assert_eq!(seen[0], seen[1]);
 }
 
-#[test]
-fn an_infinite_loop_ends_out_of_gas_at_its_block() {
-    // 0: fallthrough; 1: add_imm_64 r3, r3, 1; jump back to 1.
+/// 0: fallthrough; 1: add_imm_64 r3, r3, 1; 2: jump back to 1.
+fn counting_loop() -> ProgramBlob {
     let mut b = blob(&[
         vec![Opcode::fallthrough.byte()],
         reg_reg_imm(Opcode::add_imm_64, 3, 3, 1),
@@ -319,6 +318,12 @@ fn an_infinite_loop_ends_out_of_gas_at_its_block() {
     for s in [0, 1, at] {
         b.bitmask[s / 8] |= 1 << (s % 8);
     }
+    b
+}
+
+#[test]
+fn an_infinite_loop_ends_out_of_gas_at_its_block() {
+    let b = counting_loop();
     let want = run(Backend::Interpreter, &b, &[], &[], 1_000_001);
     let got = run(Backend::Compiler, &b, &[], &[], 1_000_001);
     assert_eq!(got, want);
@@ -332,20 +337,10 @@ fn an_infinite_loop_ends_out_of_gas_at_its_block() {
 
 #[test]
 fn out_of_gas_resumes_at_the_refunded_block_as_on_the_interpreter() {
-    // 0: fallthrough; 1: add_imm_64 r3, r3, 1; 2: jump back to 1. Each
-    // backend runs out of gas, gets more, and goes on: the refund, the pc
-    // and the resume point (the block's charged entry) must agree.
-    let mut b = blob(&[
-        vec![Opcode::fallthrough.byte()],
-        reg_reg_imm(Opcode::add_imm_64, 3, 3, 1),
-    ]);
-    let at = b.code.len();
-    b.code.push(Opcode::jump.byte());
-    b.code.extend_from_slice(&(1i32 - at as i32).to_le_bytes());
-    b.bitmask = vec![0; b.code.len().div_ceil(8)];
-    for s in [0, 1, at] {
-        b.bitmask[s / 8] |= 1 << (s % 8);
-    }
+    // Each backend runs the counting loop out of gas, gets more, and goes
+    // on: the refund, the pc and the resume point (the block's charged
+    // entry) must agree.
+    let b = counting_loop();
     let trace = |backend: Backend| {
         let config = Config::new(PvmSpec::Gp0_7_2).with_backend(backend);
         let module = Module::from_blob(&config, &b).unwrap();
