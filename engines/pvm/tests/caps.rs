@@ -103,6 +103,11 @@ impl Chain {
         (out, trace)
     }
 
+    /// Deploys `N` capscript instances, numbered from 0.
+    fn capscripts<const N: usize>(&mut self) -> [Identity; N] {
+        std::array::from_fn(|n| self.deploy("capscript", n as u32))
+    }
+
     /// Deploys contract `name` as instance number `n` of it.
     fn deploy(&mut self, name: &str, n: u32) -> Identity {
         let id = module_identity(4242, format!("{name}/{n}").as_bytes(), 1);
@@ -258,6 +263,19 @@ fn pushes(trace: &[TraceEvent]) -> usize {
         .count()
 }
 
+/// How many times PVM instance `identity` was pushed.
+fn pushes_of(trace: &[TraceEvent], identity: Identity) -> usize {
+    trace
+        .iter()
+        .filter(|e| {
+            **e == TraceEvent::Push {
+                engine: EngineId::PVM,
+                identity,
+            }
+        })
+        .count()
+}
+
 /// T3: relays `0..n` each call the next, the last calls `target`; run on a
 /// thread with a native stack of `stack_kib` KiB. The trampoline keeps one
 /// Rust frame for all levels; the recursive path (one interpreter loop and
@@ -337,8 +355,7 @@ fn t9_a_pvm_storage_key_shaped_like_a_slot_is_storage(backend: Backend) {
 
 fn t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let a = chain.deploy("capscript", 0);
-    let b = chain.deploy("capscript", 1);
+    let [a, b] = chain.capscripts();
     // B: keep the ref A passed in slot 0, yield "P", read what A resumed with.
     let b_script = script(&[
         op::slot_copy(0, 0xF0),
@@ -382,8 +399,7 @@ fn t17_a_pvm_yield_and_resume_round_trip_through_a_call_cap(backend: Backend) {
 
 fn t5_pvm_slots_commit_on_halt_and_vanish_on_revert_fault_and_a_faulting_caller(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let me = chain.deploy("capscript", 0);
-    let callee = chain.deploy("capscript", 1);
+    let [me, callee] = chain.capscripts();
     // Halt: slot 5 holds the Data cap, stored under the slot key, with the
     // bytes content-addressed under the system engine.
     let (result, _) = chain.call(me, script(&[op::data_mint(b"x", 5)]));
@@ -564,8 +580,7 @@ fn t8_pvm_cnodes_round_trip_and_refuse_a_yieldref(backend: Backend) {
 
 fn t11_pvm_type_chains_follow_the_spawner(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let x = chain.deploy("capscript", 0);
-    let y = chain.deploy("capscript", 1);
+    let [x, y] = chain.capscripts();
     let spawn = [
         op::data_mint_long(&contract("capscript"), 0xF0),
         op::image_make(0xF0, 0xFF, 0xF1),
@@ -614,8 +629,7 @@ fn t11_pvm_type_chains_follow_the_spawner(backend: Backend) {
 
 fn t12_a_call_through_a_stale_pvm_instance_cap_is_a_type_mismatch(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let a = chain.deploy("capscript", 0);
-    let b = chain.deploy("capscript", 1);
+    let [a, b] = chain.capscripts();
     // A holds a cap of B; B switches its image to square; the call through
     // the old cap faults before B runs; a fresh cap reaches square.
     let switch = [
@@ -637,15 +651,7 @@ fn t12_a_call_through_a_stale_pvm_instance_cap_is_a_type_mismatch(backend: Backe
     assert!(matches!(result.outcome, Outcome::Halt { .. }));
     assert_eq!(chain.answers(a), Some(vec![OK, 0, 2, OK, 0]));
     assert_eq!(chain.storage(b, b"sq"), Some(vec![49]));
-    let b_pushes = trace
-        .iter()
-        .filter(|e| {
-            **e == TraceEvent::Push {
-                engine: EngineId::PVM,
-                identity: b,
-            }
-        })
-        .count();
+    let b_pushes = pushes_of(&trace, b);
     assert_eq!(b_pushes, 2, "B ran by identity and through the fresh cap");
 }
 
@@ -738,10 +744,7 @@ fn t14_a_pvm_set_image_changes_the_pinned_overlay_from_the_next_invocation(backe
 
 fn t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let r = chain.deploy("capscript", 0);
-    let a = chain.deploy("capscript", 1);
-    let b = chain.deploy("capscript", 2);
-    let c = chain.deploy("capscript", 3);
+    let [r, a, b, c] = chain.capscripts();
     // A reads slot 0 and halts with "a" in it; B puts "b" there and
     // reverts (a malformed op reverts "bad script"); C reads slot 0, puts
     // "c" there and traps.
@@ -773,9 +776,7 @@ fn t15_pvm_slot_0_goes_down_on_call_up_on_halt_and_stays_on_revert_or_fault(back
 
 fn t20_a_pvm_resume_fault_cancels_the_yielder_and_its_caller_carries_on(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let t = chain.deploy("capscript", 0);
-    let a = chain.deploy("capscript", 1);
-    let b = chain.deploy("capscript", 2);
+    let [t, a, b] = chain.capscripts();
     // T's ref goes down slot 0 through A to B; B writes, yields to T; T
     // answers with resume_fault: B is cancelled, A's call answers fault and
     // A carries on; T's resume_fault answers A's halt.
@@ -814,9 +815,7 @@ fn t20_a_pvm_resume_fault_cancels_the_yielder_and_its_caller_carries_on(backend:
 
 fn t23_a_pvm_handler_cannot_reenter_anything_on_the_stack(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let r = chain.deploy("capscript", 0);
-    let a = chain.deploy("capscript", 1);
-    let b = chain.deploy("capscript", 2);
+    let [r, a, b] = chain.capscripts();
     // R calls A; A calls B, which yields to A. A, handling, calls B (paused
     // above it), itself and R (below it): each is a reentrancy fault that
     // pushes nothing; then A resumes B, which writes and halts.
@@ -851,10 +850,7 @@ fn yields_and_resumes(trace: &[TraceEvent]) -> Vec<TraceEvent> {
 /// resumes it; then T halts, or traps when `trap`.
 fn t18_run(backend: Backend, trap: bool) -> (Chain, [Identity; 4], Vec<TraceEvent>) {
     let mut chain = Chain::new(backend);
-    let r = chain.deploy("capscript", 0);
-    let t = chain.deploy("capscript", 1);
-    let a = chain.deploy("capscript", 2);
-    let b = chain.deploy("capscript", 3);
+    let [r, t, a, b] = chain.capscripts();
     let b_script = script(&[
         op::storage_write(b"b", b"1"),
         op::yield_via(0),
@@ -907,10 +903,7 @@ fn t18_a_pvm_yield_past_an_intermediate_wakes_only_the_target(backend: Backend) 
 
 fn t19_a_pvm_handler_yields_further_down_and_everything_resumes_in_order(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let s = chain.deploy("capscript", 0);
-    let t = chain.deploy("capscript", 1);
-    let a = chain.deploy("capscript", 2);
-    let b = chain.deploy("capscript", 3);
+    let [s, t, a, b] = chain.capscripts();
     // S → T → A → B. B yields to T; T, handling, yields to S through the
     // ref S passed it (kept in an ephemeral slot); S resumes T, T resumes
     // B; B, A, T and S halt in turn and every write lands.
@@ -974,10 +967,7 @@ fn t19_a_pvm_handler_yields_further_down_and_everything_resumes_in_order(backend
 /// resuming: by halting (`trap = false`) or by trapping.
 fn t21_run(backend: Backend, trap: bool) -> (Chain, [Identity; 4], Vec<TraceEvent>) {
     let mut chain = Chain::new(backend);
-    let r = chain.deploy("capscript", 0);
-    let t = chain.deploy("capscript", 1);
-    let a = chain.deploy("capscript", 2);
-    let b = chain.deploy("capscript", 3);
+    let [r, t, a, b] = chain.capscripts();
     let b_script = script(&[op::storage_write(b"b", b"1"), op::yield_via(0)]);
     let a_script = script(&[op::storage_write(b"a", b"1"), op::call(b, &b_script)]);
     let mut t_ops = vec![
@@ -1040,10 +1030,7 @@ fn t21_the_end_of_a_pvm_handler_cancels_the_subtree_waiting_on_it(backend: Backe
 
 fn t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let r = chain.deploy("capscript", 0);
-    let a = chain.deploy("capscript", 1);
-    let b = chain.deploy("capscript", 2);
-    let c = chain.deploy("capscript", 3);
+    let [r, a, b, c] = chain.capscripts();
     // B calls C (C halts, its write pending in B's subtree), then yields
     // to A. A's handler calling C is busy: a fault, C does not run again.
     let b_script = script(&[
@@ -1061,23 +1048,13 @@ fn t24_a_pvm_handler_cannot_call_what_a_paused_subtree_touched(backend: Backend)
     assert_eq!(chain.answers(a), Some(vec![OK, YIELDED, 2, 0]));
     assert_eq!(chain.answers(b), Some(vec![0, OK]));
     assert_eq!(chain.storage(c, b"n"), Some(b"1".to_vec()), "C ran once");
-    let c_pushes = trace
-        .iter()
-        .filter(|e| {
-            **e == TraceEvent::Push {
-                engine: EngineId::PVM,
-                identity: c,
-            }
-        })
-        .count();
+    let c_pushes = pushes_of(&trace, c);
     assert_eq!(c_pushes, 1);
 }
 
 fn t30_a_resumed_pvm_yielder_gets_at_most_what_its_handler_left(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let t = chain.deploy("capscript", 0);
-    let a = chain.deploy("capscript", 1);
-    let b = chain.deploy("capscript", 2);
+    let [t, a, b] = chain.capscripts();
     // Calls pass all the gas left down, so B starts with millions; B yields
     // to T, which burns down to 20,000 and resumes B: B goes on with at
     // most what T has left.
@@ -1110,8 +1087,7 @@ fn t30_a_resumed_pvm_yielder_gets_at_most_what_its_handler_left(backend: Backend
 
 fn t31_a_pvm_spawn_lives_with_its_spawner(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let p = chain.deploy("capscript", 0);
-    let x = chain.deploy("capscript", 1);
+    let [p, x] = chain.capscripts();
     let code = contract("capscript");
     let spawn = [
         op::data_mint_long(&code, 0xF0),
@@ -1142,8 +1118,7 @@ fn t31_a_pvm_spawn_lives_with_its_spawner(backend: Backend) {
 
 fn t32_a_pvm_set_image_switches_code_from_the_next_call_and_only_on_halt(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let a = chain.deploy("capscript", 0);
-    let b = chain.deploy("capscript", 1);
+    let [a, b] = chain.capscripts();
     let square = contract("square");
     let switch = [
         op::data_mint_long(&square, 0xF0),
@@ -1212,8 +1187,7 @@ fn t16_a_pvm_yieldref_stays_in_slot_0_and_ephemeral_slots(backend: Backend) {
 
 fn t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let a = chain.deploy("capscript", 0);
-    let b = chain.deploy("capscript", 1);
+    let [a, b] = chain.capscripts();
     // B holds A's ref (slot 0 on entry) in 0xF2; yields through a Data cap,
     // through a ref to itself and through an empty slot are refused; then
     // it yields to A with a ref to itself as the payload.
@@ -1256,9 +1230,7 @@ fn t22_pvm_yields_in_the_wrong_direction_or_of_the_wrong_kind_are_huh(backend: B
 
 fn t25_a_faulting_pvm_yielder_reverts_its_own_writes_and_keeps_the_handlers(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let a = chain.deploy("capscript", 0);
-    let b = chain.deploy("capscript", 1);
-    let d = chain.deploy("capscript", 2);
+    let [a, b, d] = chain.capscripts();
     // B writes, yields to A; A, handling, has D count to 1; A resumes B;
     // B has D count again (2, over the handler's write), then traps. B's
     // write and its D count go; the handler's D count stays: k = 1.
@@ -1290,8 +1262,7 @@ fn t25_a_faulting_pvm_yielder_reverts_its_own_writes_and_keeps_the_handlers(back
 
 fn t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let k = chain.deploy("capscript", 0);
-    let p = chain.deploy("capscript", 1);
+    let [k, p] = chain.capscripts();
     // P calls K; K mints a ref to itself into slot 0 and halts: slot 0
     // comes up to P holding a ref to an entry that popped.
     let k_script = script(&[op::yieldref_mint(0)]);
@@ -1313,10 +1284,7 @@ fn t27_a_pvm_yield_through_a_stale_yieldref_is_huh_and_changes_nothing(backend: 
 
 fn t28_a_trapping_pvm_handler_takes_its_subtree_with_it(backend: Backend) {
     let mut chain = Chain::new(backend);
-    let r = chain.deploy("capscript", 0);
-    let t = chain.deploy("capscript", 1);
-    let a = chain.deploy("capscript", 2);
-    let b = chain.deploy("capscript", 3);
+    let [r, t, a, b] = chain.capscripts();
     // R → T → A → B. B yields to T (with its own ref); T, handling, yields
     // to R twice (first with its own ref, then with B's), R resumes it each
     // time, and T traps: A and B are cancelled with T, R's resume answers
