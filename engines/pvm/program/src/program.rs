@@ -28,6 +28,8 @@ pub struct Program {
     /// The pc of each instruction; one more entry than `instructions`
     /// (the end of the last one), so `pcs[i + 1]` is instruction `i`'s next pc.
     pcs: Vec<u32>,
+    /// The instruction index of each instruction start, by pc.
+    pc_index: PcIndex,
     /// Whether each instruction is a basic-block start a jump may land on (GP ϖ).
     jump_target: Vec<bool>,
     /// Gas charged when a block is entered at this index (0: not a block start).
@@ -80,14 +82,19 @@ impl Program {
 
     fn analyse(blob: &ProgramBlob, spec: PvmSpec, standard: Option<StandardData>) -> Program {
         let code_len = blob.code.len() as u32;
-        let mut instructions = Vec::new();
-        let mut pcs = Vec::new();
+        // Real code averages between two and three bytes an instruction:
+        // room for one every two bytes saves the vectors' regrowth copies.
+        let estimate = code_len as usize / 2 + 2;
+        let mut instructions = Vec::with_capacity(estimate);
+        let mut pcs = Vec::with_capacity(estimate);
         // Follow the instruction chain from pc 0 (GP A.2: ı' = ı + 1 + skip(ı)).
         // For each instruction: whether the one before it is in T (a
         // terminator), and whether it is undefined.
         let mut pc = 0u32;
-        let mut after_terminator = vec![true];
-        let mut after_undefined = vec![false];
+        let mut after_terminator = Vec::with_capacity(estimate);
+        let mut after_undefined = Vec::with_capacity(estimate);
+        after_terminator.push(true);
+        after_undefined.push(false);
         while pc < code_len {
             let (instruction, skip) = decode(&blob.code, &blob.bitmask, pc, spec);
             instructions.push(instruction);
@@ -130,6 +137,7 @@ impl Program {
         }
         Program {
             spec,
+            pc_index: PcIndex::new(&pcs[..n]),
             instructions,
             pcs,
             jump_target,
@@ -218,7 +226,7 @@ impl Program {
     /// The index of the instruction starting at `pc`, if one does (on the
     /// instruction chain from pc 0, or the final `trap`).
     pub fn index_of(&self, pc: u32) -> Option<usize> {
-        self.pcs[..self.instructions.len()].binary_search(&pc).ok()
+        self.pc_index.get(pc)
     }
 
     /// Whether a jump may land on instruction `index` (GP ϖ: pc 0, or a
@@ -297,6 +305,45 @@ impl Program {
     }
 }
 
+/// Instruction index by pc in constant time: one bit per code byte marks
+/// the instruction starts on the chain from pc 0, and a rank directory holds
+/// the number of starts before each 64-byte word. Costs 3 bits per code
+/// byte (a dense `u32` table would cost 32); what the recompiler resolves
+/// every branch target with, and the interpreter every jump.
+#[derive(Debug)]
+struct PcIndex {
+    /// Bit `pc % 64` of word `pc / 64`: an instruction starts at `pc`.
+    starts: Vec<u64>,
+    /// Instruction starts before word `w`.
+    rank: Vec<u32>,
+}
+
+impl PcIndex {
+    /// From the instruction starts `pcs`, strictly ascending.
+    fn new(pcs: &[u32]) -> PcIndex {
+        let words = pcs.last().map_or(0, |&pc| pc as usize / 64 + 1);
+        let mut starts = vec![0u64; words];
+        for &pc in pcs {
+            starts[pc as usize / 64] |= 1 << (pc % 64);
+        }
+        let mut rank = Vec::with_capacity(words);
+        let mut count = 0u32;
+        for word in &starts {
+            rank.push(count);
+            count += word.count_ones();
+        }
+        PcIndex { starts, rank }
+    }
+
+    /// The index of the instruction starting at `pc`.
+    fn get(&self, pc: u32) -> Option<usize> {
+        let w = pc as usize / 64;
+        let word = *self.starts.get(w)?;
+        let bit = 1u64 << (pc % 64);
+        (word & bit != 0).then(|| (self.rank[w] + (word & (bit - 1)).count_ones()) as usize)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +372,12 @@ mod tests {
                 pc += 1 + skip;
             }
             expected.push((pc, pc + 1, Instruction::trap {}));
+            // Every pc, past the end too: the index of the instruction
+            // starting there, as a search of the chain finds it.
+            let starts: Vec<u32> = expected.iter().map(|&(pc, _, _)| pc).collect();
+            for pc in 0..code.len() as u32 + 80 {
+                prop_assert_eq!(program.index_of(pc), starts.binary_search(&pc).ok(), "pc {}", pc);
+            }
             prop_assert_eq!(seen, expected);
         }
     }

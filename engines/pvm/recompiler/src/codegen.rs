@@ -15,6 +15,8 @@
 //! - every indirect jump goes through the instance's jump table, indexed
 //!   after a bounds check, and lands on a block entry of this module.
 
+use std::cell::Cell;
+
 use braid_pvm_program::blob::HALT_ADDRESS;
 use braid_pvm_program::isa::{Instruction, ProgramVisitor, Reg};
 use braid_pvm_program::program::Program;
@@ -104,10 +106,13 @@ enum Resume {
     Body(usize),
 }
 
-/// The output of compiling a program.
-pub(crate) struct Compiled {
-    /// Machine code: the entry sequence at offset 0.
-    pub code: Vec<u8>,
+/// The output of compiling a program: `T` is what the caller's `place`
+/// made of the machine code (its executable mapping).
+pub(crate) struct Compiled<T> {
+    /// The machine code as placed: the entry sequence at offset 0.
+    pub code: T,
+    /// Machine code length, bytes.
+    pub code_len: usize,
     /// The fault exit's offset.
     pub fault_exit: u32,
     /// Per instruction index: the offset of its charged entry, or
@@ -127,12 +132,30 @@ pub(crate) struct TooLarge {
     pub instructions: usize,
 }
 
-/// Lowers `program`. Linear in its instruction count: every instruction
-/// emits a bounded sequence ([`layout::MAX_NATIVE_PER_INSTRUCTION`]).
-/// Stops with [`TooLarge`] once the code passes `limit` bytes.
-pub(crate) fn compile(program: &Program, limit: usize) -> Result<Compiled, TooLarge> {
+thread_local! {
+    /// The assembler of the last compile on this thread, kept for the next:
+    /// its code buffer, labels and fixups keep their capacity, so a compile
+    /// does not fault in a fresh buffer (polkavm's engine keeps its
+    /// compiler's buffers the same way).
+    static ASSEMBLER: Cell<Option<Assembler>> = const { Cell::new(None) };
+}
+
+/// An assembler whose code buffer grew past this is not kept, bytes.
+const KEEP_CODE_CAPACITY: usize = 16 << 20;
+
+/// Lowers `program` and hands the finished machine code to `place`, which
+/// copies it where it will run. Linear in its instruction count: every
+/// instruction emits a bounded sequence
+/// ([`layout::MAX_NATIVE_PER_INSTRUCTION`]). Stops with [`TooLarge`] once
+/// the code passes `limit` bytes.
+pub(crate) fn compile<T>(
+    program: &Program,
+    limit: usize,
+    place: impl FnOnce(&[u8]) -> T,
+) -> Result<Compiled<T>, TooLarge> {
     let n = program.len();
-    let mut asm = Assembler::new();
+    let mut asm = ASSEMBLER.take().unwrap_or_default();
+    asm.clear();
     asm.reserve_code(n * 16 + 1024);
     let exit = asm.forward_declare_label();
     let mut c = Codegen {
@@ -200,9 +223,14 @@ pub(crate) fn compile(program: &Program, limit: usize) -> Result<Compiled, TooLa
         })
         .collect();
     let fault_sites = std::mem::take(&mut c.fault_sites);
-    let code = Vec::from(c.asm.finalize());
+    let code_len = c.asm.len();
+    let code = place(&c.asm.finalize());
+    if c.asm.spare_capacity() <= KEEP_CODE_CAPACITY {
+        ASSEMBLER.set(Some(c.asm));
+    }
     Ok(Compiled {
         code,
+        code_len,
         fault_exit,
         entries,
         jump_table,

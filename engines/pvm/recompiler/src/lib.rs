@@ -86,6 +86,30 @@ pub struct CompiledModule {
     fault_sites: Vec<(u32, u32)>,
 }
 
+/// Copies `code` into a fresh mapping and makes it read-execute (W^X:
+/// never writable and executable at once).
+///
+/// # Errors
+/// [`PvmError::MemoryRefused`] if the kernel refuses the mapping or its
+/// protection.
+fn map_code(code: &[u8]) -> Result<Mapping> {
+    let len = code.len().div_ceil(HOST_PAGE).max(1) * HOST_PAGE;
+    let refused = |e: std::io::Error| PvmError::MemoryRefused {
+        what: "native code",
+        bytes: len,
+        errno: e.raw_os_error().unwrap_or(0),
+    };
+    let mapping = Mapping::populated(len).map_err(refused)?;
+    // SAFETY: the mapping is `len >= code.len()` bytes, read-write, and
+    // owned here; nothing else refers to it yet.
+    #[allow(unsafe_code, reason = "copies the code into its mapping")]
+    unsafe {
+        std::ptr::copy_nonoverlapping(code.as_ptr(), mapping.as_ptr(), code.len());
+    }
+    mapping.protect(0, len, Access::ReadExec).map_err(refused)?;
+    Ok(mapping)
+}
+
 impl fmt::Debug for CompiledModule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CompiledModule")
@@ -118,35 +142,17 @@ impl CompiledModule {
                 backend: Backend::Compiler,
             });
         }
-        let compiled =
-            codegen::compile(&program, limit).map_err(|e| PvmError::CompiledCodeTooLarge {
+        let compiled = codegen::compile(&program, limit, map_code).map_err(|e| {
+            PvmError::CompiledCodeTooLarge {
                 instructions: e.instructions,
                 limit,
-            })?;
-        let len = compiled.code.len().div_ceil(HOST_PAGE).max(1) * HOST_PAGE;
-        let refused = |e: std::io::Error| PvmError::MemoryRefused {
-            what: "native code",
-            bytes: len,
-            errno: e.raw_os_error().unwrap_or(0),
-        };
-        let code = Mapping::reserve(len).map_err(refused)?;
-        code.protect(0, len, Access::ReadWrite).map_err(refused)?;
-        // SAFETY: the mapping is `len >= code.len()` bytes, read-write, and
-        // owned here; nothing else refers to it yet.
-        #[allow(unsafe_code, reason = "copies the code into its mapping")]
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                compiled.code.as_ptr(),
-                code.as_ptr(),
-                compiled.code.len(),
-            );
-        }
-        // W^X: never writable and executable at once.
-        code.protect(0, len, Access::ReadExec).map_err(refused)?;
+            }
+        })?;
+        let code = compiled.code?;
         Ok(CompiledModule {
             program,
             code,
-            code_len: compiled.code.len(),
+            code_len: compiled.code_len,
             fault_exit: compiled.fault_exit,
             entries: compiled.entries,
             jump_table: compiled.jump_table,
