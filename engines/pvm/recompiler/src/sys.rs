@@ -57,28 +57,8 @@ impl Mapping {
     ///
     /// # Errors
     /// The `mmap` error (out of address space or memory).
-    #[allow(unsafe_code, reason = "mmap")]
     pub(crate) fn reserve(len: usize) -> io::Result<Mapping> {
-        assert!(len > 0 && len.is_multiple_of(HOST_PAGE));
-        // SAFETY: an anonymous private mapping at an address the kernel
-        // chooses aliases nothing; the arguments are valid by construction.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Mapping {
-            ptr: ptr.cast(),
-            len,
-        })
+        Mapping::new(len, libc::PROT_NONE, libc::MAP_NORESERVE)
     }
 
     /// Maps `len` bytes (a multiple of [`HOST_PAGE`]) read-write with every
@@ -87,17 +67,21 @@ impl Mapping {
     ///
     /// # Errors
     /// The `mmap` error (out of address space or memory).
-    #[allow(unsafe_code, reason = "mmap")]
     pub(crate) fn populated(len: usize) -> io::Result<Mapping> {
+        Mapping::new(len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_POPULATE)
+    }
+
+    #[allow(unsafe_code, reason = "mmap")]
+    fn new(len: usize, prot: libc::c_int, flags: libc::c_int) -> io::Result<Mapping> {
         assert!(len > 0 && len.is_multiple_of(HOST_PAGE));
-        // SAFETY: as in `reserve`: an anonymous private mapping at an
-        // address the kernel chooses aliases nothing.
+        // SAFETY: an anonymous private mapping at an address the kernel
+        // chooses aliases nothing; the arguments are valid by construction.
         let ptr = unsafe {
             libc::mmap(
                 ptr::null_mut(),
                 len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
                 -1,
                 0,
             )
