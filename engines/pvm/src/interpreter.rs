@@ -165,44 +165,42 @@ impl Interpreter {
         let block_gas = code.program.block_gas_table();
         let instructions = &code.instructions[..];
         let mut index = self.next;
-        let mut charge = self.charge_next;
         if index == INVALID {
             return ExitReason::Panic;
         }
         // The position and the gas live in locals (registers) while the
-        // guest runs, and are written back at an exit.
+        // guest runs, and are written back at an exit. A block is charged
+        // where it is entered: here when the run starts at a block entry,
+        // then at every jump (a branch taken or not), never on the path
+        // from one instruction to the next inside a block.
         let mut gas = self.gas;
+        if self.charge_next {
+            let cost = i64::from(block_gas[index as usize]);
+            if gas < cost {
+                return self.out_of_gas(gas, index);
+            }
+            gas -= cost;
+        }
         let mut exec = Exec {
             vm: self,
             jump_table: &code.jump_table,
             index,
         };
         loop {
-            if charge {
-                let cost = i64::from(block_gas[index as usize]);
-                if gas < cost {
-                    let vm = exec.vm;
-                    vm.gas = gas;
-                    vm.index = index;
-                    vm.next = index;
-                    vm.charge_next = true;
-                    return ExitReason::OutOfGas;
-                }
-                gas -= cost;
-            }
             exec.index = index;
             match instructions[index as usize].visit(&mut exec) {
-                Control::Next => {
-                    index += 1;
-                    charge = false;
-                }
+                Control::Next => index += 1,
                 Control::Jump(target) => {
                     if target == INVALID {
                         exec.vm.gas = gas;
                         return exec.vm.exit_at(index, ExitReason::Panic);
                     }
+                    let cost = i64::from(block_gas[target as usize]);
+                    if gas < cost {
+                        return exec.vm.out_of_gas(gas, target);
+                    }
+                    gas -= cost;
                     index = target;
-                    charge = true;
                 }
                 Control::Exit(reason) => {
                     exec.vm.gas = gas;
@@ -210,6 +208,17 @@ impl Interpreter {
                 }
             }
         }
+    }
+
+    /// The block at `index` cannot be paid for with `gas`: the run ends
+    /// there with the gas untouched, and a later run retries the entry.
+    #[cold]
+    fn out_of_gas(&mut self, gas: i64, index: u32) -> ExitReason {
+        self.gas = gas;
+        self.index = index;
+        self.next = index;
+        self.charge_next = true;
+        ExitReason::OutOfGas
     }
 
     #[cold]
