@@ -1,6 +1,9 @@
 //! The reference PVM backend: [`Code`] lowers a [`Program`] once into an
-//! instruction array whose branch targets are instruction indices; an
-//! [`Interpreter`] runs it (GP 0.7.2 Appendix A, Ψ and Ψ₁).
+//! array of instructions, branch targets as instruction indices, each paired
+//! with the handler of its opcode; an [`Interpreter`] runs it by calling one
+//! handler after another, each returning the next index (GP 0.7.2 Appendix
+//! A, Ψ and Ψ₁). The instruction semantics are written once, as the
+//! `InstructionVisitor` methods of `Exec`; a handler is one of them, inlined.
 //!
 //! Gas follows the conformance vectors (polkavm's "naive" model): a basic
 //! block's instructions (1 gas each) are charged together when the block is
@@ -26,29 +29,91 @@ pub use crate::blob::MAX_HEAP_GROWTH;
 #[derive(Debug)]
 pub(crate) struct Code {
     program: Arc<Program>,
-    /// The program's instructions with branch targets as instruction
-    /// indices ([`INVALID`] if not a jump target).
-    instructions: Vec<Instruction>,
+    /// The program's instructions, each with its handler, branch targets as
+    /// instruction indices ([`INVALID`] if not a jump target).
+    ops: Vec<Op>,
     /// The jump table, as instruction indices ([`INVALID`] if not a jump target).
     jump_table: Vec<u32>,
 }
 
 impl Code {
-    /// Lowers `program`: every pc target becomes an instruction index.
+    /// Lowers `program`: every pc target becomes an instruction index, and
+    /// every instruction gets the handler of its opcode.
     pub(crate) fn new(program: Arc<Program>) -> Code {
         let index = |pc: u32| -> u32 { program.jump_target(pc).map_or(INVALID, |i| i as u32) };
-        let instructions = program
+        let ops = program
             .iter()
-            .map(|(_, _, instruction)| instruction.map_target(index))
+            .map(|(_, _, instruction)| {
+                let instruction = instruction.map_target(index);
+                Op {
+                    handler: handler(&instruction),
+                    instruction,
+                }
+            })
             .collect();
         let jump_table = program.jump_table().iter().map(|&pc| index(pc)).collect();
         Code {
-            instructions,
+            ops,
             jump_table,
             program,
         }
     }
 }
+
+/// Runs the instruction at an index and returns the index to run next, or
+/// [`STOPPED`] once the run has ended (the reason is in [`Exec::stopped`]).
+type Handler = fn(&mut Exec<'_>, &Instruction, u32) -> u32;
+
+/// What [`Handler`] returns when the run ends.
+const STOPPED: u32 = u32::MAX;
+
+/// One lowered instruction: the handler of its opcode, which runs it
+/// without dispatching on the opcode again (the interpreter chains
+/// handlers, as polkavm's does), and the instruction.
+#[derive(Clone, Copy)]
+struct Op {
+    handler: Handler,
+    instruction: Instruction,
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.instruction.fmt(f)
+    }
+}
+
+/// `handler(instruction)`: the handler of the instruction's opcode. Each
+/// handler matches its own variant only, so the visitor call inside it is
+/// one arm, inlined; the `unreachable!` cannot be reached because `Code::new`
+/// pairs every instruction with the handler this function gives it.
+macro_rules! handlers {
+    ($($format:ident { $($name:ident = $byte:literal [$($t:ident)?],)* })*) => {
+        fn handler(instruction: &Instruction) -> Handler {
+            match instruction {
+                $($(
+                    Instruction::$name { .. } => {
+                        fn run(exec: &mut Exec<'_>, instruction: &Instruction, index: u32) -> u32 {
+                            let control = match *instruction {
+                                i @ Instruction::$name { .. } => i.visit(exec),
+                                _ => unreachable!("an instruction runs with its own handler"),
+                            };
+                            exec.follow(control, index)
+                        }
+                        run
+                    }
+                )*)*
+                Instruction::invalid => {
+                    fn run(exec: &mut Exec<'_>, _: &Instruction, index: u32) -> u32 {
+                        exec.stop(index, ExitReason::Panic)
+                    }
+                    run
+                }
+            }
+        }
+    };
+}
+
+braid_pvm_program::for_each_instruction!(handlers);
 
 /// One run of a program on the interpreter: registers, memory, gas and
 /// position.
@@ -162,50 +227,40 @@ impl Interpreter {
     /// execution continues after the `ecalli`.
     pub fn run(&mut self) -> ExitReason {
         let code = Arc::clone(&self.code);
-        let block_gas = code.program.block_gas_table();
-        let instructions = &code.instructions[..];
-        let mut index = self.next;
-        if index == INVALID {
+        let ops = &code.ops[..];
+        let start = self.next;
+        if start == INVALID {
             return ExitReason::Panic;
         }
-        // The position and the gas live in locals (registers) while the
-        // guest runs, and are written back at an exit. A block is charged
-        // where it is entered: here when the run starts at a block entry,
-        // then at every jump (a branch taken or not), never on the path
-        // from one instruction to the next inside a block.
-        let mut gas = self.gas;
+        // A block is charged where it is entered: here when the run starts
+        // at a block entry, then at every jump (a branch taken or not),
+        // never on the path from one instruction to the next in a block.
+        let block_gas = code.program.block_gas_table();
         if self.charge_next {
-            let cost = i64::from(block_gas[index as usize]);
-            if gas < cost {
-                return self.out_of_gas(gas, index);
+            let cost = i64::from(block_gas[start as usize]);
+            if self.gas < cost {
+                return self.out_of_gas(self.gas, start);
             }
-            gas -= cost;
+            self.gas -= cost;
         }
         let mut exec = Exec {
+            gas: self.gas,
             vm: self,
             jump_table: &code.jump_table,
-            index,
+            block_gas,
+            stopped: (start, ExitReason::Panic),
         };
-        loop {
-            exec.index = index;
-            match instructions[index as usize].visit(&mut exec) {
-                Control::Next => index += 1,
-                Control::Jump(target) => {
-                    if target == INVALID {
-                        exec.vm.gas = gas;
-                        return exec.vm.exit_at(index, ExitReason::Panic);
-                    }
-                    let cost = i64::from(block_gas[target as usize]);
-                    if gas < cost {
-                        return exec.vm.out_of_gas(gas, target);
-                    }
-                    gas -= cost;
-                    index = target;
-                }
-                Control::Exit(reason) => {
-                    exec.vm.gas = gas;
-                    return exec.vm.exit_at(index, reason);
-                }
+        let mut index = start;
+        while let Some(op) = ops.get(index as usize) {
+            index = (op.handler)(&mut exec, &op.instruction, index);
+        }
+        let (at, reason) = exec.stopped;
+        let gas = exec.gas;
+        match reason {
+            ExitReason::OutOfGas => self.out_of_gas(gas, at),
+            reason => {
+                self.gas = gas;
+                self.exit_at(at, reason)
             }
         }
     }
@@ -315,17 +370,24 @@ enum Control {
     Next,
     /// Enter the block at this index (charging it), or panic if [`INVALID`].
     Jump(u32),
+    /// Enter the block at the next index (charging it): a branch not taken,
+    /// `fallthrough`.
+    Fall,
     /// Stop.
     Exit(ExitReason),
 }
 
-/// The interpreter while it runs one instruction.
+/// The interpreter while it runs.
 struct Exec<'a> {
     vm: &'a mut Interpreter,
     /// The jump table, as instruction indices.
     jump_table: &'a [u32],
-    /// The running instruction's index.
-    index: u32,
+    /// Gas charged on entering a block, by instruction index.
+    block_gas: &'a [u32],
+    /// Gas left; written back to the interpreter when the run ends.
+    gas: i64,
+    /// Where and why the run ended, once a handler returns [`STOPPED`].
+    stopped: (u32, ExitReason),
 }
 
 #[inline(always)]
@@ -350,14 +412,47 @@ impl Exec<'_> {
         Control::Next
     }
 
+    /// The index to run after the instruction at `index` did `control`.
     #[inline(always)]
-    fn next_index(&self) -> u32 {
-        self.index + 1
+    fn follow(&mut self, control: Control, index: u32) -> u32 {
+        match control {
+            Control::Next => index + 1,
+            Control::Fall => self.enter(index, index + 1),
+            Control::Jump(target) => self.enter(index, target),
+            Control::Exit(reason) => self.stop(index, reason),
+        }
+    }
+
+    /// A jump from `index` to the block at `target`: charges it, or ends the
+    /// run out of gas there (gas untouched), or panics at `index` if
+    /// `target` is no jump target.
+    #[inline(always)]
+    fn enter(&mut self, index: u32, target: u32) -> u32 {
+        let Some(&cost) = self.block_gas.get(target as usize) else {
+            return self.stop(index, ExitReason::Panic);
+        };
+        let cost = i64::from(cost);
+        if self.gas < cost {
+            return self.stop(target, ExitReason::OutOfGas);
+        }
+        self.gas -= cost;
+        target
+    }
+
+    /// Ends the run at `index` with `reason`.
+    #[cold]
+    fn stop(&mut self, index: u32, reason: ExitReason) -> u32 {
+        self.stopped = (index, reason);
+        STOPPED
     }
 
     #[inline(always)]
     fn branch(&self, taken: bool, target: u32) -> Control {
-        Control::Jump(if taken { target } else { self.next_index() })
+        if taken {
+            Control::Jump(target)
+        } else {
+            Control::Fall
+        }
     }
 
     /// A dynamic jump (GP eq. A.18).
@@ -392,11 +487,8 @@ impl Exec<'_> {
 
     #[inline(always)]
     fn store<const N: usize>(&mut self, address: u64, value: u64) -> Control {
-        match self
-            .vm
-            .memory
-            .write(address as u32, &value.to_le_bytes()[..N])
-        {
+        let bytes: [u8; N] = value.to_le_bytes()[..N].try_into().expect("N is at most 8");
+        match self.vm.memory.write_n(address as u32, bytes) {
             Ok(()) => Control::Next,
             Err(fault) => fault_exit(fault),
         }
@@ -534,7 +626,7 @@ impl InstructionVisitor for Exec<'_> {
         Control::Exit(ExitReason::Panic)
     }
     fn fallthrough(&mut self) -> Control {
-        Control::Jump(self.next_index())
+        Control::Fall
     }
     fn ecalli(&mut self, imm: u32) -> Control {
         Control::Exit(ExitReason::HostCall(imm))
@@ -543,15 +635,19 @@ impl InstructionVisitor for Exec<'_> {
         self.set(a, imm)
     }
 
+    #[inline(always)]
     fn store_imm_u8(&mut self, x: u32, y: u32) -> Control {
         self.store::<1>(u64::from(x), imm64(y))
     }
+    #[inline(always)]
     fn store_imm_u16(&mut self, x: u32, y: u32) -> Control {
         self.store::<2>(u64::from(x), imm64(y))
     }
+    #[inline(always)]
     fn store_imm_u32(&mut self, x: u32, y: u32) -> Control {
         self.store::<4>(u64::from(x), imm64(y))
     }
+    #[inline(always)]
     fn store_imm_u64(&mut self, x: u32, y: u32) -> Control {
         self.store::<8>(u64::from(x), imm64(y))
     }
@@ -574,28 +670,36 @@ impl InstructionVisitor for Exec<'_> {
         load_i32(4, true);
         load_u64(8, false);
     }
+    #[inline(always)]
     fn store_u8(&mut self, a: Reg, imm: u32) -> Control {
         self.store::<1>(u64::from(imm), self.get(a))
     }
+    #[inline(always)]
     fn store_u16(&mut self, a: Reg, imm: u32) -> Control {
         self.store::<2>(u64::from(imm), self.get(a))
     }
+    #[inline(always)]
     fn store_u32(&mut self, a: Reg, imm: u32) -> Control {
         self.store::<4>(u64::from(imm), self.get(a))
     }
+    #[inline(always)]
     fn store_u64(&mut self, a: Reg, imm: u32) -> Control {
         self.store::<8>(u64::from(imm), self.get(a))
     }
 
+    #[inline(always)]
     fn store_imm_ind_u8(&mut self, a: Reg, x: u32, y: u32) -> Control {
         self.store::<1>(self.get(a).wrapping_add(imm64(x)), imm64(y))
     }
+    #[inline(always)]
     fn store_imm_ind_u16(&mut self, a: Reg, x: u32, y: u32) -> Control {
         self.store::<2>(self.get(a).wrapping_add(imm64(x)), imm64(y))
     }
+    #[inline(always)]
     fn store_imm_ind_u32(&mut self, a: Reg, x: u32, y: u32) -> Control {
         self.store::<4>(self.get(a).wrapping_add(imm64(x)), imm64(y))
     }
+    #[inline(always)]
     fn store_imm_ind_u64(&mut self, a: Reg, x: u32, y: u32) -> Control {
         self.store::<8>(self.get(a).wrapping_add(imm64(x)), imm64(y))
     }
@@ -639,15 +743,19 @@ impl InstructionVisitor for Exec<'_> {
         reverse_bytes(a) => a.swap_bytes();
     }
 
+    #[inline(always)]
     fn store_ind_u8(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
         self.store::<1>(self.get(b).wrapping_add(imm64(imm)), self.get(a))
     }
+    #[inline(always)]
     fn store_ind_u16(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
         self.store::<2>(self.get(b).wrapping_add(imm64(imm)), self.get(a))
     }
+    #[inline(always)]
     fn store_ind_u32(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
         self.store::<4>(self.get(b).wrapping_add(imm64(imm)), self.get(a))
     }
+    #[inline(always)]
     fn store_ind_u64(&mut self, a: Reg, b: Reg, imm: u32) -> Control {
         self.store::<8>(self.get(b).wrapping_add(imm64(imm)), self.get(a))
     }

@@ -20,6 +20,24 @@ struct Region {
     data: Vec<u8>,
 }
 
+impl Region {
+    /// The `N` bytes at guest `address`, if they are all in this region.
+    /// Below the region's start the offset wraps past any region's length,
+    /// so one bound check covers both ends.
+    #[inline(always)]
+    fn bytes<const N: usize>(&self, address: u32) -> Option<&[u8; N]> {
+        let at = address.wrapping_sub(self.start) as usize;
+        self.data.get(at..at + N)?.try_into().ok()
+    }
+
+    /// As [`Region::bytes`], writable.
+    #[inline(always)]
+    fn bytes_mut<const N: usize>(&mut self, address: u32) -> Option<&mut [u8; N]> {
+        let at = address.wrapping_sub(self.start) as usize;
+        self.data.get_mut(at..at + N)?.try_into().ok()
+    }
+}
+
 /// The guest's memory.
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
@@ -27,6 +45,10 @@ pub struct Memory {
     /// The region the last access hit, tried first: a guest's accesses
     /// cluster (the stack, one buffer), so this skips the scan.
     last: Cell<usize>,
+    /// The region hit before `last`, tried second: code that moves data
+    /// between two regions (a hash's state on the stack and its input)
+    /// alternates between them.
+    prev: Cell<usize>,
 }
 
 impl Memory {
@@ -83,6 +105,15 @@ impl Memory {
         self.find(address, 1).map(|i| self.regions[i].end)
     }
 
+    /// Region `i` was hit: it becomes `last`, and `last` becomes `prev`.
+    #[inline(always)]
+    fn hit(&self, i: usize) {
+        let last = self.last.replace(i);
+        if last != i {
+            self.prev.set(last);
+        }
+    }
+
     #[inline(always)]
     fn find(&self, address: u32, len: u32) -> Option<usize> {
         let end = u64::from(address) + u64::from(len);
@@ -97,7 +128,7 @@ impl Memory {
             .regions
             .iter()
             .position(|r| r.start <= address && end <= r.end)?;
-        self.last.set(i);
+        self.hit(i);
         Some(i)
     }
 
@@ -139,20 +170,35 @@ impl Memory {
     /// The [`AccessFault`] of the first inaccessible byte.
     #[inline(always)]
     pub fn read<const N: usize>(&self, address: u32) -> Result<[u8; N], AccessFault> {
-        match self.find(address, N as u32) {
-            Some(i) => {
-                let r = &self.regions[i];
-                let at = (address - r.start) as usize;
-                let mut out = [0u8; N];
-                out.copy_from_slice(&r.data[at..at + N]);
-                Ok(out)
-            }
-            None => {
-                let mut out = [0u8; N];
-                self.read_slow(address, &mut out)?;
-                Ok(out)
+        let last = self.last.get();
+        if let Some(r) = self.regions.get(last)
+            && let Some(bytes) = r.bytes::<N>(address)
+        {
+            return Ok(*bytes);
+        }
+        let prev = self.prev.get();
+        if let Some(r) = self.regions.get(prev)
+            && let Some(bytes) = r.bytes::<N>(address)
+        {
+            self.hit(prev);
+            return Ok(*bytes);
+        }
+        self.read_scan(address)
+    }
+
+    /// [`Memory::read`] when the last region missed: the other regions,
+    /// then the cross-region and fault path.
+    #[inline(never)]
+    fn read_scan<const N: usize>(&self, address: u32) -> Result<[u8; N], AccessFault> {
+        for (i, r) in self.regions.iter().enumerate() {
+            if let Some(bytes) = r.bytes::<N>(address) {
+                self.hit(i);
+                return Ok(*bytes);
             }
         }
+        let mut out = [0u8; N];
+        self.read_slow(address, &mut out)?;
+        Ok(out)
     }
 
     /// Writes `bytes` at `address`.
@@ -171,6 +217,46 @@ impl Memory {
             }
         }
         self.write_slow(address, bytes)
+    }
+
+    /// Writes the `N` bytes `bytes` at `address`: [`Memory::write`] for a
+    /// size known at compile time (the interpreter's stores).
+    ///
+    /// # Errors
+    /// As [`Memory::write`].
+    #[inline(always)]
+    pub fn write_n<const N: usize>(
+        &mut self,
+        address: u32,
+        bytes: [u8; N],
+    ) -> Result<(), AccessFault> {
+        let last = self.last.get();
+        if let Some(r) = self.regions.get_mut(last)
+            && r.writable
+            && let Some(at) = r.bytes_mut::<N>(address)
+        {
+            *at = bytes;
+            return Ok(());
+        }
+        let prev = self.prev.get();
+        if let Some(r) = self.regions.get_mut(prev)
+            && r.writable
+            && let Some(at) = r.bytes_mut::<N>(address)
+        {
+            *at = bytes;
+            self.hit(prev);
+            return Ok(());
+        }
+        self.write_scan(address, bytes)
+    }
+
+    #[inline(never)]
+    fn write_scan<const N: usize>(
+        &mut self,
+        address: u32,
+        bytes: [u8; N],
+    ) -> Result<(), AccessFault> {
+        self.write(address, &bytes)
     }
 
     /// Copies `out.len()` bytes at `address` into `out`, across regions.
