@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::api::{ExitReason, GuestAccess};
 use crate::blob::{HALT_ADDRESS, INPUT_SIZE};
-use crate::isa::{Instruction, InstructionVisitor, Reg};
+use crate::isa::{InstructionVisitor, Reg};
 use crate::memory::{AccessFault, Memory};
 use crate::program::Program;
 use crate::{PvmError, Result};
@@ -38,18 +38,12 @@ pub(crate) struct Code {
 
 impl Code {
     /// Lowers `program`: every pc target becomes an instruction index, and
-    /// every instruction gets the handler of its opcode.
+    /// every instruction becomes its opcode's handler with its operands.
     pub(crate) fn new(program: Arc<Program>) -> Code {
         let index = |pc: u32| -> u32 { program.jump_target(pc).map_or(INVALID, |i| i as u32) };
         let ops = program
             .iter()
-            .map(|(_, _, instruction)| {
-                let instruction = instruction.map_target(index);
-                Op {
-                    handler: handler(&instruction),
-                    instruction,
-                }
-            })
+            .map(|(_, _, instruction)| instruction.map_target(index).visit(&mut Lower))
             .collect();
         let jump_table = program.jump_table().iter().map(|&pc| index(pc)).collect();
         Code {
@@ -62,58 +56,121 @@ impl Code {
 
 /// Runs the instruction at an index and returns the index to run next, or
 /// [`STOPPED`] once the run has ended (the reason is in [`Exec::stopped`]).
-type Handler = fn(&mut Exec<'_>, &Instruction, u32) -> u32;
+type Handler = fn(&mut Exec<'_>, &Op, u32) -> u32;
 
 /// What [`Handler`] returns when the run ends.
 const STOPPED: u32 = u32::MAX;
 
 /// One lowered instruction: the handler of its opcode, which runs it
 /// without dispatching on the opcode again (the interpreter chains
-/// handlers, as polkavm's does), and the instruction.
+/// handlers, as polkavm's does), and its operands in the order of the
+/// opcode's `InstructionVisitor` method: registers in `r`, then the 32-bit
+/// immediates and targets in `x` and `y` (`load_imm_64`'s immediate in `y`).
 #[derive(Clone, Copy)]
 struct Op {
     handler: Handler,
-    instruction: Instruction,
+    r: [Reg; 3],
+    x: u32,
+    y: u64,
 }
 
 impl std::fmt::Debug for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.instruction.fmt(f)
+        f.debug_struct("Op")
+            .field("r", &self.r)
+            .field("x", &self.x)
+            .field("y", &self.y)
+            .finish_non_exhaustive()
     }
 }
 
-/// `handler(instruction)`: the handler of the instruction's opcode. Each
-/// handler matches its own variant only, so the visitor call inside it is
-/// one arm, inlined; the `unreachable!` cannot be reached because `Code::new`
-/// pairs every instruction with the handler this function gives it.
-macro_rules! handlers {
+impl Op {
+    fn new(handler: Handler, r: [Reg; 3], x: u32, y: u64) -> Op {
+        Op { handler, r, x, y }
+    }
+}
+
+/// The lowering: an [`InstructionVisitor`] that turns each instruction into
+/// its [`Op`].
+struct Lower;
+
+/// The register that fills unused register slots.
+fn r0() -> Reg {
+    Reg::clamped(0)
+}
+
+/// `lowering!(Format name)`: the `Lower` method for opcode `name` of
+/// operand format `Format`, and inside it the opcode's handler, which hands
+/// the operands back to `Exec`'s method of the same name. A format's
+/// operands go into an [`Op`] and come out of it in the same order here.
+macro_rules! lowering {
+    (@op $name:ident ($($arg:ident: $ty:ty),*) => [$($r:expr),*], $x:expr, $y:expr; ($($out:expr),*)) => {
+        fn $name(&mut self, $($arg: $ty),*) -> Op {
+            #[allow(unused_variables, reason = "an opcode without operands reads none")]
+            fn run(exec: &mut Exec<'_>, op: &Op, index: u32) -> u32 {
+                let control = exec.$name($($out(op)),*);
+                exec.follow(control, index)
+            }
+            Op::new(run, [$($r),*], $x, $y)
+        }
+    };
+    (NoArgs $name:ident) => { lowering!(@op $name () => [r0(), r0(), r0()], 0, 0; ()); };
+    (Imm $name:ident) => { lowering!(@op $name (imm: u32) => [r0(), r0(), r0()], imm, 0; (op_x)); };
+    (RegImm64 $name:ident) => { lowering!(@op $name (a: Reg, imm: u64) => [a, a, a], 0, imm; (op_r0, op_y64)); };
+    (ImmImm $name:ident) => { lowering!(@op $name (x: u32, y: u32) => [r0(), r0(), r0()], x, u64::from(y); (op_x, op_y)); };
+    (Offset $name:ident) => { lowering!(@op $name (target: u32) => [r0(), r0(), r0()], target, 0; (op_x)); };
+    (RegImm $name:ident) => { lowering!(@op $name (a: Reg, imm: u32) => [a, a, a], imm, 0; (op_r0, op_x)); };
+    (RegImmImm $name:ident) => { lowering!(@op $name (a: Reg, x: u32, y: u32) => [a, a, a], x, u64::from(y); (op_r0, op_x, op_y)); };
+    (RegImmOffset $name:ident) => { lowering!(@op $name (a: Reg, imm: u32, target: u32) => [a, a, a], imm, u64::from(target); (op_r0, op_x, op_y)); };
+    (RegReg $name:ident) => { lowering!(@op $name (d: Reg, a: Reg) => [d, a, a], 0, 0; (op_r0, op_r1)); };
+    (RegRegImm $name:ident) => { lowering!(@op $name (a: Reg, b: Reg, imm: u32) => [a, b, b], imm, 0; (op_r0, op_r1, op_x)); };
+    (RegRegOffset $name:ident) => { lowering!(@op $name (a: Reg, b: Reg, target: u32) => [a, b, b], target, 0; (op_r0, op_r1, op_x)); };
+    (RegRegImmImm $name:ident) => { lowering!(@op $name (a: Reg, b: Reg, x: u32, y: u32) => [a, b, b], x, u64::from(y); (op_r0, op_r1, op_x, op_y)); };
+    (RegRegReg $name:ident) => { lowering!(@op $name (d: Reg, a: Reg, b: Reg) => [d, a, b], 0, 0; (op_r0, op_r1, op_r2)); };
+}
+
+/// An [`Op`]'s operands, by position.
+#[inline(always)]
+fn op_r0(op: &Op) -> Reg {
+    op.r[0]
+}
+#[inline(always)]
+fn op_r1(op: &Op) -> Reg {
+    op.r[1]
+}
+#[inline(always)]
+fn op_r2(op: &Op) -> Reg {
+    op.r[2]
+}
+#[inline(always)]
+fn op_x(op: &Op) -> u32 {
+    op.x
+}
+#[inline(always)]
+fn op_y(op: &Op) -> u32 {
+    op.y as u32
+}
+#[inline(always)]
+fn op_y64(op: &Op) -> u64 {
+    op.y
+}
+
+macro_rules! lower_all {
     ($($format:ident { $($name:ident = $byte:literal [$($t:ident)?],)* })*) => {
-        fn handler(instruction: &Instruction) -> Handler {
-            match instruction {
-                $($(
-                    Instruction::$name { .. } => {
-                        fn run(exec: &mut Exec<'_>, instruction: &Instruction, index: u32) -> u32 {
-                            let control = match *instruction {
-                                i @ Instruction::$name { .. } => i.visit(exec),
-                                _ => unreachable!("an instruction runs with its own handler"),
-                            };
-                            exec.follow(control, index)
-                        }
-                        run
-                    }
-                )*)*
-                Instruction::invalid => {
-                    fn run(exec: &mut Exec<'_>, _: &Instruction, index: u32) -> u32 {
-                        exec.stop(index, ExitReason::Panic)
-                    }
-                    run
+        impl InstructionVisitor for Lower {
+            type Output = Op;
+            $($( lowering!($format $name); )*)*
+            fn invalid(&mut self) -> Op {
+                fn run(exec: &mut Exec<'_>, _: &Op, index: u32) -> u32 {
+                    exec.stop(index, ExitReason::Panic)
                 }
+                Op::new(run, [r0(), r0(), r0()], 0, 0)
             }
         }
     };
 }
 
-braid_pvm_program::for_each_instruction!(handlers);
+braid_pvm_program::for_each_instruction!(lower_all);
 
 /// One run of a program on the interpreter: registers, memory, gas and
 /// position.
@@ -252,7 +309,7 @@ impl Interpreter {
         };
         let mut index = start;
         while let Some(op) = ops.get(index as usize) {
-            index = (op.handler)(&mut exec, &op.instruction, index);
+            index = (op.handler)(&mut exec, op, index);
         }
         let (at, reason) = exec.stopped;
         let gas = exec.gas;
