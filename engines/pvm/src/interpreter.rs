@@ -66,28 +66,12 @@ const STOPPED: u32 = u32::MAX;
 /// handlers, as polkavm's does), and its operands in the order of the
 /// opcode's `InstructionVisitor` method: registers in `r`, then the 32-bit
 /// immediates and targets in `x` and `y` (`load_imm_64`'s immediate in `y`).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Op {
     handler: Handler,
     r: [Reg; 3],
     x: u32,
     y: u64,
-}
-
-impl std::fmt::Debug for Op {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Op")
-            .field("r", &self.r)
-            .field("x", &self.x)
-            .field("y", &self.y)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Op {
-    fn new(handler: Handler, r: [Reg; 3], x: u32, y: u64) -> Op {
-        Op { handler, r, x, y }
-    }
 }
 
 /// The lowering: an [`InstructionVisitor`] that turns each instruction into
@@ -111,7 +95,7 @@ macro_rules! lowering {
                 let control = exec.$name($($out(op)),*);
                 exec.follow(control, index)
             }
-            Op::new(run, [$($r),*], $x, $y)
+            Op { handler: run, r: [$($r),*], x: $x, y: $y }
         }
     };
     (NoArgs $name:ident) => { lowering!(@op $name () => [r0(), r0(), r0()], 0, 0; ()); };
@@ -160,12 +144,7 @@ macro_rules! lower_all {
         impl InstructionVisitor for Lower {
             type Output = Op;
             $($( lowering!($format $name); )*)*
-            fn invalid(&mut self) -> Op {
-                fn run(exec: &mut Exec<'_>, _: &Op, index: u32) -> u32 {
-                    exec.stop(index, ExitReason::Panic)
-                }
-                Op::new(run, [r0(), r0(), r0()], 0, 0)
-            }
+            lowering!(NoArgs invalid);
         }
     };
 }
@@ -544,7 +523,8 @@ impl Exec<'_> {
 
     #[inline(always)]
     fn store<const N: usize>(&mut self, address: u64, value: u64) -> Control {
-        let bytes: [u8; N] = value.to_le_bytes()[..N].try_into().expect("N is at most 8");
+        let mut bytes = [0u8; N];
+        bytes.copy_from_slice(&value.to_le_bytes()[..N]);
         match self.vm.memory.write_n(address as u32, bytes) {
             Ok(()) => Control::Next,
             Err(fault) => fault_exit(fault),

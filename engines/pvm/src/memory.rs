@@ -27,14 +27,14 @@ impl Region {
     #[inline(always)]
     fn bytes<const N: usize>(&self, address: u32) -> Option<&[u8; N]> {
         let at = address.wrapping_sub(self.start) as usize;
-        self.data.get(at..at + N)?.try_into().ok()
+        self.data.get(at..at + N)?.first_chunk::<N>()
     }
 
     /// As [`Region::bytes`], writable.
     #[inline(always)]
     fn bytes_mut<const N: usize>(&mut self, address: u32) -> Option<&mut [u8; N]> {
         let at = address.wrapping_sub(self.start) as usize;
-        self.data.get_mut(at..at + N)?.try_into().ok()
+        self.data.get_mut(at..at + N)?.first_chunk_mut::<N>()
     }
 }
 
