@@ -170,26 +170,33 @@ impl Memory {
     /// The [`AccessFault`] of the first inaccessible byte.
     #[inline(always)]
     pub fn read<const N: usize>(&self, address: u32) -> Result<[u8; N], AccessFault> {
+        match self.read_last(address) {
+            Some(bytes) => Ok(bytes),
+            None => self.read_scan(address),
+        }
+    }
+
+    /// The `N` bytes at `address` if the region of the last access, or the
+    /// one before it, holds them all: the interpreter's inline path, one
+    /// bound check per region tried.
+    #[inline(always)]
+    pub(crate) fn read_last<const N: usize>(&self, address: u32) -> Option<[u8; N]> {
         let last = self.last.get();
         if let Some(r) = self.regions.get(last)
             && let Some(bytes) = r.bytes::<N>(address)
         {
-            return Ok(*bytes);
+            return Some(*bytes);
         }
         let prev = self.prev.get();
-        if let Some(r) = self.regions.get(prev)
-            && let Some(bytes) = r.bytes::<N>(address)
-        {
-            self.hit(prev);
-            return Ok(*bytes);
-        }
-        self.read_scan(address)
+        let bytes = *self.regions.get(prev)?.bytes::<N>(address)?;
+        self.hit(prev);
+        Some(bytes)
     }
 
-    /// [`Memory::read`] when the last region missed: the other regions,
-    /// then the cross-region and fault path.
+    /// [`Memory::read`] when neither of the last two regions holds the
+    /// bytes: the other regions, then the cross-region and fault path.
     #[inline(never)]
-    fn read_scan<const N: usize>(&self, address: u32) -> Result<[u8; N], AccessFault> {
+    pub(crate) fn read_scan<const N: usize>(&self, address: u32) -> Result<[u8; N], AccessFault> {
         for (i, r) in self.regions.iter().enumerate() {
             if let Some(bytes) = r.bytes::<N>(address) {
                 self.hit(i);
@@ -220,7 +227,8 @@ impl Memory {
     }
 
     /// Writes the `N` bytes `bytes` at `address`: [`Memory::write`] for a
-    /// size known at compile time (the interpreter's stores).
+    /// size known at compile time (the interpreter splits it into
+    /// [`Memory::write_last`] inline and [`Memory::write_scan`]).
     ///
     /// # Errors
     /// As [`Memory::write`].
@@ -230,13 +238,23 @@ impl Memory {
         address: u32,
         bytes: [u8; N],
     ) -> Result<(), AccessFault> {
+        if self.write_last(address, bytes) {
+            return Ok(());
+        }
+        self.write_scan(address, bytes)
+    }
+
+    /// Writes `bytes` at `address` if the region of the last access, or
+    /// the one before it, is writable and holds them all; whether it did.
+    #[inline(always)]
+    pub(crate) fn write_last<const N: usize>(&mut self, address: u32, bytes: [u8; N]) -> bool {
         let last = self.last.get();
         if let Some(r) = self.regions.get_mut(last)
             && r.writable
             && let Some(at) = r.bytes_mut::<N>(address)
         {
             *at = bytes;
-            return Ok(());
+            return true;
         }
         let prev = self.prev.get();
         if let Some(r) = self.regions.get_mut(prev)
@@ -245,13 +263,15 @@ impl Memory {
         {
             *at = bytes;
             self.hit(prev);
-            return Ok(());
+            return true;
         }
-        self.write_scan(address, bytes)
+        false
     }
 
+    /// [`Memory::write_n`] when neither of the last two regions takes the
+    /// bytes: [`Memory::write`].
     #[inline(never)]
-    fn write_scan<const N: usize>(
+    pub(crate) fn write_scan<const N: usize>(
         &mut self,
         address: u32,
         bytes: [u8; N],
