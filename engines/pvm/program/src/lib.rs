@@ -83,6 +83,7 @@ fn compiler_supported() -> bool {
     std::arch::is_x86_feature_detected!("popcnt")
         && std::arch::is_x86_feature_detected!("lzcnt")
         && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("bmi2")
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]

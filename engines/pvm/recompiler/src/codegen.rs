@@ -75,6 +75,39 @@ fn guest_at_tmp() -> MemOp {
     base_index(RegSize::R64, BASE, RegIndex::rcx)
 }
 
+/// BMI2's shifts: `d = a SHIFT (count mod width)` in any three registers,
+/// no `cl`, no flags written. The compiler runs only where BMI2 is
+/// present (`Backend::is_available` in `braid-pvm-program`).
+#[derive(Clone, Copy, Debug)]
+enum ShiftX {
+    /// `shlx`
+    Shl,
+    /// `shrx`
+    Shr,
+    /// `sarx`
+    Sar,
+}
+
+/// The bytes of `shlx`/`shrx`/`sarx d, a, count` (Intel SDM vol. 2B:
+/// `VEX.LZ.{66,F2,F3}.0F38.W{0,1} F7 /r`, operands RMV: `ModRM.reg` = `d`,
+/// `ModRM.rm` = `a`, `VEX.vvvv` = `count`). `polkavm-assembler` encodes
+/// no VEX instructions, so these five bytes are ours; a test decodes every
+/// register combination with `iced-x86`.
+fn shiftx(kind: ShiftX, size: RegSize, d: N, a: N, count: N) -> [u8; 5] {
+    let pp = match kind {
+        ShiftX::Shl => 0b01,
+        ShiftX::Sar => 0b10,
+        ShiftX::Shr => 0b11,
+    };
+    let w = u8::from(size == RegSize::R64);
+    let (d, a, count) = (d as u8, a as u8, count as u8);
+    // VEX stores R, X, B and vvvv inverted; map 0b00010 is 0F38.
+    let rxb_map = ((!d >> 3) & 1) << 7 | 1 << 6 | ((!a >> 3) & 1) << 5 | 0b00010;
+    let w_vvvv_l_pp = w << 7 | (!count & 0xf) << 3 | pp;
+    let modrm = 0b11 << 6 | (d & 7) << 3 | (a & 7);
+    [0xc4, rxb_map, w_vvvv_l_pp, 0xf7, modrm]
+}
+
 /// Sign-extends a 32-bit immediate as the Gray Paper's `X_n` does.
 #[inline]
 fn sext(imm: u32) -> u64 {
@@ -290,7 +323,16 @@ macro_rules! alu32 {
     )*};
 }
 
-/// Variable shifts and rotates: `d = a OP (b mod width)`.
+/// Variable shifts: `d = a OP (b mod width)`, one BMI2 instruction.
+macro_rules! shift_x {
+    ($($name:ident => $kind:ident, $size:ident;)*) => {$(
+        fn $name(&mut self, _: u32, _: u32, d: Reg, a: Reg, b: Reg) {
+            self.shift_x(ShiftX::$kind, RegSize::$size, g(d), g(a), g(b));
+        }
+    )*};
+}
+
+/// Variable rotates: `d = a OP (b mod width)`, the count in `cl`.
 macro_rules! shift_reg {
     ($($name:ident => $op:ident, $size:ident;)*) => {$(
         fn $name(&mut self, _: u32, _: u32, d: Reg, a: Reg, b: Reg) {
@@ -452,6 +494,25 @@ impl Codegen<'_> {
             self.mov64(d, a);
             self.asm.push(op(d, b));
         }
+    }
+
+    /// `d = a SHIFT (count mod width)` with BMI2; 32-bit results
+    /// sign-extended.
+    fn shift_x(&mut self, kind: ShiftX, size: RegSize, d: N, a: N, count: N) {
+        self.asm.push_raw(&shiftx(kind, size, d, a, count));
+        if size == RegSize::R32 {
+            self.asm.push(movsxd_32_to_64(d, d));
+        }
+    }
+
+    /// As [`Codegen::shift_x`], the value an immediate (the `_alt` forms:
+    /// `d = value SHIFT (b mod width)`).
+    fn shift_imm_x(&mut self, kind: ShiftX, size: RegSize, d: Reg, value: u32, b: Reg) {
+        match size {
+            RegSize::R64 => self.load_const(TMP, sext(value)),
+            RegSize::R32 => self.load_const(TMP, u64::from(value)),
+        }
+        self.shift_x(kind, size, g(d), TMP, g(b));
     }
 
     /// `d = a SHIFT (b mod width)`; 32-bit results sign-extended.
@@ -1040,13 +1101,13 @@ impl ProgramVisitor for Codegen<'_> {
         });
     }
     fn shlo_l_imm_alt_32(&mut self, _: u32, _: u32, a: Reg, b: Reg, imm: u32) {
-        self.shift_imm_by_reg(a, imm, b, RegSize::R32, |r| shl_cl(RegSize::R32, r));
+        self.shift_imm_x(ShiftX::Shl, RegSize::R32, a, imm, b);
     }
     fn shlo_r_imm_alt_32(&mut self, _: u32, _: u32, a: Reg, b: Reg, imm: u32) {
-        self.shift_imm_by_reg(a, imm, b, RegSize::R32, |r| shr_cl(RegSize::R32, r));
+        self.shift_imm_x(ShiftX::Shr, RegSize::R32, a, imm, b);
     }
     fn shar_r_imm_alt_32(&mut self, _: u32, _: u32, a: Reg, b: Reg, imm: u32) {
-        self.shift_imm_by_reg(a, imm, b, RegSize::R32, |r| sar_cl(RegSize::R32, r));
+        self.shift_imm_x(ShiftX::Sar, RegSize::R32, a, imm, b);
     }
     fn cmov_iz_imm(&mut self, _: u32, _: u32, a: Reg, b: Reg, imm: u32) {
         self.load_const(TMP, sext(imm));
@@ -1090,13 +1151,13 @@ impl ProgramVisitor for Codegen<'_> {
         self.asm.push(add((g(a), imm64(imm as i32))));
     }
     fn shlo_l_imm_alt_64(&mut self, _: u32, _: u32, a: Reg, b: Reg, imm: u32) {
-        self.shift_imm_by_reg(a, imm, b, RegSize::R64, |r| shl_cl(RegSize::R64, r));
+        self.shift_imm_x(ShiftX::Shl, RegSize::R64, a, imm, b);
     }
     fn shlo_r_imm_alt_64(&mut self, _: u32, _: u32, a: Reg, b: Reg, imm: u32) {
-        self.shift_imm_by_reg(a, imm, b, RegSize::R64, |r| shr_cl(RegSize::R64, r));
+        self.shift_imm_x(ShiftX::Shr, RegSize::R64, a, imm, b);
     }
     fn shar_r_imm_alt_64(&mut self, _: u32, _: u32, a: Reg, b: Reg, imm: u32) {
-        self.shift_imm_by_reg(a, imm, b, RegSize::R64, |r| sar_cl(RegSize::R64, r));
+        self.shift_imm_x(ShiftX::Sar, RegSize::R64, a, imm, b);
     }
     fn rot_r_64_imm(&mut self, _: u32, _: u32, a: Reg, b: Reg, imm: u32) {
         self.shift64_imm(a, b, |r| ror_imm(RegSize::R64, r, (imm & 63) as u8));
@@ -1152,10 +1213,10 @@ impl ProgramVisitor for Codegen<'_> {
     fn rem_s_32(&mut self, _: u32, _: u32, d: Reg, a: Reg, b: Reg) {
         self.divide(d, a, b, RegSize::R32, true, true);
     }
-    shift_reg! {
-        shlo_l_32 => shl_cl, R32;
-        shlo_r_32 => shr_cl, R32;
-        shar_r_32 => sar_cl, R32;
+    shift_x! {
+        shlo_l_32 => Shl, R32;
+        shlo_r_32 => Shr, R32;
+        shar_r_32 => Sar, R32;
     }
     alu64! {
         add_64 => add, true;
@@ -1179,10 +1240,12 @@ impl ProgramVisitor for Codegen<'_> {
     fn rem_s_64(&mut self, _: u32, _: u32, d: Reg, a: Reg, b: Reg) {
         self.divide(d, a, b, RegSize::R64, true, true);
     }
+    shift_x! {
+        shlo_l_64 => Shl, R64;
+        shlo_r_64 => Shr, R64;
+        shar_r_64 => Sar, R64;
+    }
     shift_reg! {
-        shlo_l_64 => shl_cl, R64;
-        shlo_r_64 => shr_cl, R64;
-        shar_r_64 => sar_cl, R64;
         rot_l_64 => rol_cl, R64;
         rot_l_32 => rol_cl, R32;
         rot_r_64 => ror_cl, R64;
@@ -1254,5 +1317,107 @@ impl ProgramVisitor for Codegen<'_> {
     }
     fn min_u(&mut self, _: u32, _: u32, d: Reg, a: Reg, b: Reg) {
         self.select(d, a, b, Condition::Above);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind, Register};
+
+    /// iced-x86's name for a host register at `size`.
+    fn iced(reg: N, size: RegSize) -> Register {
+        use Register as R;
+        let r64 = [
+            R::RAX,
+            R::RCX,
+            R::RDX,
+            R::RBX,
+            R::RSP,
+            R::RBP,
+            R::RSI,
+            R::RDI,
+            R::R8,
+            R::R9,
+            R::R10,
+            R::R11,
+            R::R12,
+            R::R13,
+            R::R14,
+            R::R15,
+        ];
+        let r32 = [
+            R::EAX,
+            R::ECX,
+            R::EDX,
+            R::EBX,
+            R::ESP,
+            R::EBP,
+            R::ESI,
+            R::EDI,
+            R::R8D,
+            R::R9D,
+            R::R10D,
+            R::R11D,
+            R::R12D,
+            R::R13D,
+            R::R14D,
+            R::R15D,
+        ];
+        match size {
+            RegSize::R64 => r64[reg as usize],
+            RegSize::R32 => r32[reg as usize],
+        }
+    }
+
+    #[test]
+    fn bmi2_shifts_decode_as_the_instruction_meant_for_every_register_triple() {
+        const ALL: [N; 16] = [
+            N::rax,
+            N::rcx,
+            N::rdx,
+            N::rbx,
+            N::rsp,
+            N::rbp,
+            N::rsi,
+            N::rdi,
+            N::r8,
+            N::r9,
+            N::r10,
+            N::r11,
+            N::r12,
+            N::r13,
+            N::r14,
+            N::r15,
+        ];
+        let kinds = [
+            (ShiftX::Shl, Mnemonic::Shlx),
+            (ShiftX::Shr, Mnemonic::Shrx),
+            (ShiftX::Sar, Mnemonic::Sarx),
+        ];
+        for (kind, mnemonic) in kinds {
+            for size in [RegSize::R32, RegSize::R64] {
+                for d in ALL {
+                    for a in ALL {
+                        for count in ALL {
+                            let bytes = shiftx(kind, size, d, a, count);
+                            let mut decoder = Decoder::new(64, &bytes, DecoderOptions::NONE);
+                            let i = decoder.decode();
+                            let what =
+                                format!("{kind:?} {size:?} {d:?}, {a:?}, {count:?}: {bytes:02x?}");
+                            assert_eq!(i.len(), 5, "{what}");
+                            assert_eq!(i.mnemonic(), mnemonic, "{what}");
+                            assert_eq!(i.op_count(), 3, "{what}");
+                            for n in 0..3 {
+                                assert_eq!(i.op_kind(n), OpKind::Register, "{what}");
+                            }
+                            assert_eq!(i.op0_register(), iced(d, size), "{what}");
+                            assert_eq!(i.op1_register(), iced(a, size), "{what}");
+                            assert_eq!(i.op2_register(), iced(count, size), "{what}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
