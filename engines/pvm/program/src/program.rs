@@ -12,7 +12,7 @@
 use crate::blob::{MemoryLayout, ProgramBlob, StandardProgram};
 use crate::decode::{decode, is_instruction_start};
 use crate::error::{PvmError, Result};
-use crate::isa::{Instruction, ProgramVisitor, PvmSpec};
+use crate::isa::{Instruction, Opcode, ProgramVisitor, PvmSpec};
 
 /// A decoded program and its analysis (backend-neutral).
 ///
@@ -87,54 +87,55 @@ impl Program {
         let estimate = code_len as usize / 2 + 2;
         let mut instructions = Vec::with_capacity(estimate);
         let mut pcs = Vec::with_capacity(estimate);
-        // Follow the instruction chain from pc 0 (GP A.2: ı' = ı + 1 + skip(ı)).
-        // For each instruction: whether the one before it is in T (a
-        // terminator), and whether it is undefined.
+        let mut jump_target = Vec::with_capacity(estimate);
+        let mut block_gas = Vec::with_capacity(estimate);
+        // One pass along the instruction chain from pc 0 (GP A.2: ı' = ı +
+        // 1 + skip(ı)), deciding each instruction's place as it is decoded:
+        // - a jump target (GP ϖ) is pc 0, or an instruction start the
+        //   bitmask marks right after a terminator (an undefined byte runs
+        //   as `trap` but is not in T, so the instruction after it is no
+        //   target);
+        // - a gas block runs from a target, or from the instruction after
+        //   an undefined byte, to the next terminator or undefined byte,
+        //   where execution cannot go on; its whole cost sits on its first
+        //   instruction and every other index costs 0.
         let mut pc = 0u32;
-        let mut after_terminator = Vec::with_capacity(estimate);
-        let mut after_undefined = Vec::with_capacity(estimate);
-        after_terminator.push(true);
-        after_undefined.push(false);
+        let mut after_terminator = true;
+        let mut after_undefined = false;
+        let mut block = 0;
         while pc < code_len {
             let (instruction, skip) = decode(&blob.code, &blob.bitmask, pc, spec);
+            let i = instructions.len();
+            let target =
+                i == 0 || (after_terminator && is_instruction_start(&blob.bitmask, code_len, pc));
+            if target || after_undefined {
+                block = i;
+            }
+            let opcode = instruction.opcode();
+            jump_target.push(target);
+            block_gas.push(0);
+            block_gas[block] += opcode.map_or(1, |op| op.gas());
             instructions.push(instruction);
             pcs.push(pc);
-            let opcode = instruction.opcode();
-            after_terminator.push(opcode.is_some_and(|op| op.is_terminator()));
-            after_undefined.push(opcode.is_none());
+            after_terminator = opcode.is_some_and(|op| op.is_terminator());
+            after_undefined = opcode.is_none();
             pc = pc + 1 + skip;
         }
         // The code is followed by zeros: an implicit `trap`, one byte long.
+        // It is a jump target only as the whole of an empty code, and starts
+        // a gas block of its own after a terminator or an undefined byte.
+        let i = instructions.len();
+        if i == 0 || after_terminator || after_undefined {
+            block = i;
+        }
+        jump_target.push(i == 0);
+        block_gas.push(0);
+        block_gas[block] += Opcode::trap.gas();
         instructions.push(Instruction::trap {});
         let end = code_len.max(pc);
         pcs.push(end);
         pcs.push(end.saturating_add(1));
         let n = instructions.len();
-        // Jump targets (GP ϖ): pc 0, and an instruction start the bitmask
-        // marks right after a terminator. An undefined byte runs as `trap`
-        // but is not in T, so the instruction after it is no target.
-        let jump_target: Vec<bool> = (0..n)
-            .map(|i| {
-                i == 0
-                    || (after_terminator[i]
-                        && i < n - 1
-                        && is_instruction_start(&blob.bitmask, code_len, pcs[i]))
-            })
-            .collect();
-        // Gas blocks: a block runs from a target (or the implicit final
-        // `trap` after a terminator) to the next terminator or undefined
-        // byte, where execution cannot go on. Its whole cost sits on its
-        // first instruction; every other index costs 0.
-        let mut block_gas = vec![0u32; n];
-        let mut start = 0;
-        for i in 0..n {
-            let starts_gas_block =
-                jump_target[i] || after_undefined[i] || (i == n - 1 && after_terminator[i]);
-            if starts_gas_block {
-                start = i;
-            }
-            block_gas[start] += instructions[i].opcode().map_or(1, |op| op.gas());
-        }
         Program {
             spec,
             pc_index: PcIndex::new(&pcs[..n]),
@@ -378,6 +379,29 @@ mod tests {
             for pc in 0..code.len() as u32 + 80 {
                 prop_assert_eq!(program.index_of(pc), starts.binary_search(&pc).ok(), "pc {}", pc);
             }
+            // Jump targets and gas blocks, longhand from their definitions
+            // over the chain: a target is pc 0 or a bitmask-marked start
+            // right after a terminator (GP ϖ, never the implicit `trap`
+            // after real code); a gas block starts at a target, after an
+            // undefined byte, or at the implicit `trap` after a terminator,
+            // and carries the cost of every instruction up to the next.
+            let n = expected.len();
+            let terminator = |i: usize| expected[i].2.opcode().is_some_and(|op| op.is_terminator());
+            let undefined = |i: usize| expected[i].2.opcode().is_none();
+            let mut gas = vec![0u32; n];
+            let mut block = 0;
+            for (i, &(pc, _, instruction)) in expected.iter().enumerate() {
+                let target = i == 0
+                    || (i < n - 1
+                        && terminator(i - 1)
+                        && is_instruction_start(&bitmask, code.len() as u32, pc));
+                prop_assert_eq!(program.is_jump_target(i), target, "index {}", i);
+                if target || (i > 0 && undefined(i - 1)) || (i == n - 1 && terminator(i - 1)) {
+                    block = i;
+                }
+                gas[block] += instruction.opcode().map_or(1, |op| op.gas());
+            }
+            prop_assert_eq!(program.block_gas_table(), &gas[..]);
             prop_assert_eq!(seen, expected);
         }
     }
