@@ -61,9 +61,15 @@ pub fn decode(code: &[u8], bitmask: &[u8], pc: u32, spec: PvmSpec) -> (Instructi
     let byte = code.get(pc as usize).copied().unwrap_or(0);
     let skip = skip(bitmask, code_len, pc);
     let mut args = [0u8; 16];
-    let from = (pc as usize + 1).min(code.len());
-    let to = (pc as usize + 17).min(code.len());
-    args[..to - from].copy_from_slice(&code[from..to]);
+    let from = pc as usize + 1;
+    match code.get(from..from + 16) {
+        // All 16 inside the code: a fixed-size copy.
+        Some(inside) => args.copy_from_slice(inside),
+        None => {
+            let from = from.min(code.len());
+            args[..code.len() - from].copy_from_slice(&code[from..]);
+        }
+    }
     let instruction = match Opcode::from_byte(byte, spec) {
         Some(opcode) => decode_operands(opcode, &args, skip, pc),
         None => Instruction::invalid,
@@ -73,16 +79,19 @@ pub fn decode(code: &[u8], bitmask: &[u8], pc: u32, spec: PvmSpec) -> (Instructi
 
 /// `X_n`: the `len`-byte little-endian immediate at `args[at..]`,
 /// sign-extended to 32 bits (GP A.1). `len` 0 reads 0.
+///
+/// Reads four bytes whatever `len` (every caller's `at` is at most 6, so
+/// they are inside `args`) and shifts the `len` wanted ones up and back
+/// down: a fixed-size copy, not one sized at run time.
 #[inline]
 pub(crate) fn imm(args: &[u8; 16], at: usize, len: u32) -> u32 {
-    let mut bytes = [0u8; 4];
-    let len = len as usize;
-    bytes[..len].copy_from_slice(&args[at..at + len]);
-    let value = u32::from_le_bytes(bytes);
     if len == 0 {
         return 0;
     }
-    let shift = 32 - 8 * len as u32;
+    let mut bytes = [0u8; 4];
+    bytes.copy_from_slice(&args[at..at + 4]);
+    let value = u32::from_le_bytes(bytes);
+    let shift = 32 - 8 * len;
     (((value << shift) as i32) >> shift) as u32
 }
 

@@ -339,6 +339,7 @@ macro_rules! define_isa {
             pub const ALL: &'static [Opcode] = &[$( Opcode::$name, )*];
 
             /// The opcode with byte `byte`, if `spec` defines one.
+            #[inline]
             pub fn from_byte(byte: u8, spec: PvmSpec) -> Option<Opcode> {
                 match spec {
                     PvmSpec::Gp0_7_2 => OPCODE_TABLE[byte as usize],
@@ -361,12 +362,14 @@ macro_rules! define_isa {
             }
 
             /// Whether the instruction ends a basic block (GP A.5: the set T).
+            #[inline]
             pub fn is_terminator(self) -> bool {
                 match self { $( Opcode::$name => is_terminator!($($t)?), )* }
             }
 
             /// Gas the instruction costs, in PVM gas (GP 0.7.2: 1 for every
             /// instruction).
+            #[inline]
             pub fn gas(self) -> u32 {
                 1
             }
@@ -463,6 +466,7 @@ macro_rules! define_isa {
             }
 
             /// The opcode (`None` for an undefined byte).
+            #[inline]
             pub fn opcode(self) -> Option<Opcode> {
                 match self {
                     $( Instruction::$name { .. } => Some(Opcode::$name), )*

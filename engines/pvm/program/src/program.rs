@@ -226,6 +226,7 @@ impl Program {
 
     /// The index of the instruction starting at `pc`, if one does (on the
     /// instruction chain from pc 0, or the final `trap`).
+    #[inline]
     pub fn index_of(&self, pc: u32) -> Option<usize> {
         self.pc_index.get(pc)
     }
@@ -235,12 +236,14 @@ impl Program {
     ///
     /// # Panics
     /// If `index >= len()`.
+    #[inline]
     pub fn is_jump_target(&self, index: usize) -> bool {
         self.jump_target[index]
     }
 
     /// The index a jump to `pc` lands on, or `None` if `pc` is not a jump
     /// target (such a jump panics).
+    #[inline]
     pub fn jump_target(&self, pc: u32) -> Option<usize> {
         self.index_of(pc).filter(|&i| self.jump_target[i])
     }
@@ -252,6 +255,7 @@ impl Program {
     ///
     /// # Panics
     /// If `index >= len()`.
+    #[inline]
     pub fn block_gas(&self, index: usize) -> u32 {
         self.block_gas[index]
     }
@@ -337,6 +341,7 @@ impl PcIndex {
     }
 
     /// The index of the instruction starting at `pc`.
+    #[inline]
     fn get(&self, pc: u32) -> Option<usize> {
         let w = pc as usize / 64;
         let word = *self.starts.get(w)?;
