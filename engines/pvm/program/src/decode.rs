@@ -57,9 +57,16 @@ pub fn is_instruction_start(bitmask: &[u8], code_len: u32, pc: u32) -> bool {
 /// [`Instruction::invalid`]; `pc` at or past the end of the code decodes as
 /// `trap` (the code is implicitly followed by zeros).
 pub fn decode(code: &[u8], bitmask: &[u8], pc: u32, spec: PvmSpec) -> (Instruction, u32) {
-    let code_len = code.len() as u32;
+    let skip = skip(bitmask, code.len() as u32, pc);
+    (decode_at(code, pc, skip, spec), skip)
+}
+
+/// [`decode`] with the skip length already known: the instruction alone,
+/// which fits two registers (a pair with the skip would be returned
+/// through memory, and the caller's copy of it out of there stalls on
+/// store forwarding).
+pub fn decode_at(code: &[u8], pc: u32, skip: u32, spec: PvmSpec) -> Instruction {
     let byte = code.get(pc as usize).copied().unwrap_or(0);
-    let skip = skip(bitmask, code_len, pc);
     let mut args = [0u8; 16];
     let from = pc as usize + 1;
     match code.get(from..from + 16) {
@@ -70,11 +77,10 @@ pub fn decode(code: &[u8], bitmask: &[u8], pc: u32, spec: PvmSpec) -> (Instructi
             args[..code.len() - from].copy_from_slice(&code[from..]);
         }
     }
-    let instruction = match Opcode::from_byte(byte, spec) {
+    match Opcode::from_byte(byte, spec) {
         Some(opcode) => decode_operands(opcode, &args, skip, pc),
         None => Instruction::invalid,
-    };
-    (instruction, skip)
+    }
 }
 
 /// `X_n`: the `len`-byte little-endian immediate at `args[at..]`,

@@ -151,8 +151,8 @@ pub enum PvmError {
         other: u64,
     },
     /// The configured backend cannot run in this build (the x86-64
-    /// recompiler on another architecture, or a CPU without POPCNT, LZCNT
-    /// and TZCNT).
+    /// recompiler on another architecture, or a CPU without POPCNT, LZCNT,
+    /// TZCNT and BMI2).
     #[error("the PVM {backend} backend is not available in this build")]
     BackendUnavailable {
         /// The backend asked for.

@@ -38,7 +38,8 @@ pub enum Backend {
     #[default]
     Interpreter,
     /// The x86-64 recompiler (`braid-pvm-recompiler`): Linux on x86-64 with
-    /// the POPCNT, LZCNT and BMI1 (TZCNT) instructions.
+    /// the POPCNT, LZCNT, BMI1 (TZCNT) and BMI2 (SHLX, SHRX, SARX)
+    /// instructions.
     Compiler,
 }
 

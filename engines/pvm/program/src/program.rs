@@ -10,7 +10,9 @@
 //! a program is run.
 
 use crate::blob::{MemoryLayout, ProgramBlob, StandardProgram};
-use crate::decode::{decode, is_instruction_start};
+#[cfg(test)]
+use crate::decode::decode;
+use crate::decode::{decode_at, is_instruction_start, skip};
 use crate::error::{PvmError, Result};
 use crate::isa::{Instruction, Opcode, ProgramVisitor, PvmSpec};
 
@@ -104,7 +106,8 @@ impl Program {
         let mut after_undefined = false;
         let mut block = 0;
         while pc < code_len {
-            let (instruction, skip) = decode(&blob.code, &blob.bitmask, pc, spec);
+            let skip = skip(&blob.bitmask, code_len, pc);
+            let instruction = decode_at(&blob.code, pc, skip, spec);
             let i = instructions.len();
             let target =
                 i == 0 || (after_terminator && is_instruction_start(&blob.bitmask, code_len, pc));
