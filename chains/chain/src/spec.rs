@@ -176,7 +176,7 @@ fn pvm_backend(raw: Option<&RawPvm>) -> Result<braid_pvm::Backend> {
         return Err(field_err(
             "pvm.backend",
             name,
-            "not available on this machine (the compiler needs x86-64 Linux with POPCNT, LZCNT and BMI1)",
+            "not available on this machine (the compiler needs x86-64 Linux with POPCNT, LZCNT, BMI1 and BMI2)",
         ));
     }
     Ok(backend)

@@ -200,7 +200,7 @@ fn parse_backend(text: &str) -> Result<braid_pvm::Backend, String> {
     })?;
     if !backend.is_available() {
         return Err(format!(
-            "the PVM {backend} is not available on this machine (it needs x86-64 Linux with POPCNT, LZCNT and BMI1)"
+            "the PVM {backend} is not available on this machine (it needs x86-64 Linux with POPCNT, LZCNT, BMI1 and BMI2)"
         ));
     }
     Ok(backend)

@@ -6,7 +6,7 @@
 //!
 //! The interpreter is the reference backend. The x86-64 recompiler
 //! (`braid-pvm-recompiler`) is the second; where it is not available
-//! (another architecture, a CPU without POPCNT/LZCNT/BMI1),
+//! (another architecture, a CPU without POPCNT/LZCNT/BMI1/BMI2),
 //! [`Backend::Compiler`] is refused with [`PvmError::BackendUnavailable`],
 //! never silently run on the interpreter. With [`Config::crosscheck`] the
 //! interpreter runs beside it in lockstep.

@@ -19,7 +19,8 @@
 //!
 //! What it does not do: it is not the reference (the interpreter in
 //! `braid-pvm` is, and `braid-pvm`'s crosscheck mode runs both in
-//! lockstep); it runs nothing but x86-64 Linux with POPCNT, LZCNT and BMI1
+//! lockstep); it runs nothing but x86-64 Linux with POPCNT, LZCNT, BMI1
+//! and BMI2
 //! ([`Backend::is_available`](braid_pvm_program::Backend::is_available));
 //! it holds no state and knows no host calls (an `ecalli` is an exit).
 //!
@@ -124,8 +125,8 @@ impl CompiledModule {
     /// Compiles `program` with the default bound ([`MAX_NATIVE_CODE`]).
     ///
     /// # Errors
-    /// [`PvmError::BackendUnavailable`] on a CPU without POPCNT, LZCNT or
-    /// BMI1; [`PvmError::CompiledCodeTooLarge`] past the bound;
+    /// [`PvmError::BackendUnavailable`] on a CPU without POPCNT, LZCNT,
+    /// BMI1 or BMI2; [`PvmError::CompiledCodeTooLarge`] past the bound;
     /// [`PvmError::MemoryRefused`] if the code cannot be mapped.
     pub fn new(program: Arc<Program>) -> Result<CompiledModule> {
         CompiledModule::with_limit(program, MAX_NATIVE_CODE)
