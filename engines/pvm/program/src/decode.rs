@@ -26,8 +26,14 @@ pub fn skip(bitmask: &[u8], code_len: u32, pc: u32) -> u32 {
         // 25, which `min` cuts off.
         let at = (first / 8) as usize;
         let mut bytes = [0u8; 8];
-        let end = (at + 8).min(bitmask.len());
-        bytes[..end - at].copy_from_slice(&bitmask[at..end]);
+        match bitmask.get(at..at + 8) {
+            // A fixed-size copy where eight bytes are there.
+            Some(word) => bytes.copy_from_slice(word),
+            None => {
+                let end = bitmask.len().max(at);
+                bytes[..end - at].copy_from_slice(&bitmask[at..end]);
+            }
+        }
         let word = u64::from_le_bytes(bytes) >> (first % 8);
         return word.trailing_zeros().min(MAX_SKIP);
     }
