@@ -556,7 +556,7 @@ impl Exec<'_> {
     #[cold]
     #[inline(never)]
     fn store_scan<const N: usize>(&mut self, address: u64, bytes: [u8; N]) -> Control {
-        match self.vm.memory.write_scan(address as u32, bytes) {
+        match self.vm.memory.write(address as u32, &bytes) {
             Ok(()) => Control::Next,
             Err(fault) => fault_exit(fault),
         }

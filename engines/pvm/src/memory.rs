@@ -226,24 +226,6 @@ impl Memory {
         self.write_slow(address, bytes)
     }
 
-    /// Writes the `N` bytes `bytes` at `address`: [`Memory::write`] for a
-    /// size known at compile time (the interpreter splits it into
-    /// [`Memory::write_last`] inline and [`Memory::write_scan`]).
-    ///
-    /// # Errors
-    /// As [`Memory::write`].
-    #[inline(always)]
-    pub fn write_n<const N: usize>(
-        &mut self,
-        address: u32,
-        bytes: [u8; N],
-    ) -> Result<(), AccessFault> {
-        if self.write_last(address, bytes) {
-            return Ok(());
-        }
-        self.write_scan(address, bytes)
-    }
-
     /// Writes `bytes` at `address` if the region of the last access, or
     /// the one before it, is writable and holds them all; whether it did.
     #[inline(always)]
@@ -266,17 +248,6 @@ impl Memory {
             return true;
         }
         false
-    }
-
-    /// [`Memory::write_n`] when neither of the last two regions takes the
-    /// bytes: [`Memory::write`].
-    #[inline(never)]
-    pub(crate) fn write_scan<const N: usize>(
-        &mut self,
-        address: u32,
-        bytes: [u8; N],
-    ) -> Result<(), AccessFault> {
-        self.write(address, &bytes)
     }
 
     /// Copies `out.len()` bytes at `address` into `out`, across regions.
